@@ -1,0 +1,92 @@
+"""Shared test fixtures: isolation from the user's environment and wheels built from examples/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+
+
+@pytest.fixture(autouse=True)
+def _isolate_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the user's ZIGWHEEL_* settings and colours out of every test."""
+    for name in list(os.environ):
+        if name.startswith("ZIGWHEEL_") and name != "ZIGWHEEL_CACHE_DIR":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "120")
+
+
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A zigwheel cache shared by one test session (shims are rendered once)."""
+    return tmp_path_factory.mktemp("zigwheel-cache")
+
+
+ExampleWheel = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def example_wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExampleWheel]:
+    """Build (once per session) a wheel of ``examples/<name>`` for an architecture.
+
+    ``example_wheel("hello-abi3", "aarch64")`` returns the path of a manylinux_2_17 wheel;
+    ``native=True`` builds with plain ``maturin build`` on this host (no zig), which links
+    against the host's glibc and is expected to fail manylinux_2_17.
+    """
+    built: dict[tuple[str, str, bool], Path] = {}
+    out_root = tmp_path_factory.mktemp("example-wheels")
+
+    def build(name: str, arch: str = "x86_64", *, native: bool = False) -> Path:
+        key = (name, arch, native)
+        if key not in built:
+            built[key] = _build_example(name, arch, native=native, out_root=out_root)
+        return built[key]
+
+    yield build
+
+
+def _build_example(name: str, arch: str, *, native: bool, out_root: Path) -> Path:
+    # Interim: plain maturin (with ziglang's zig) until the build use-case lands; then the
+    # zig path goes through zigwheel's own build so every consumer exercises it.
+    out = out_root / f"{name}-{arch}-{'native' if native else 'zig'}"
+    out.mkdir()
+    rust_target = {"x86_64": "x86_64-unknown-linux-gnu", "aarch64": "aarch64-unknown-linux-gnu"}[arch]
+    env = dict(os.environ)
+    cmd = [sys.executable, "-m", "maturin", "build", "--release", "--strip", "-o", str(out),
+           "--target", rust_target, "-m", str(EXAMPLES / name / "Cargo.toml")]
+    if native:
+        cmd += ["--compatibility", "linux", "--auditwheel", "skip"]
+    else:
+        cmd += ["--zig", "--compatibility", "manylinux_2_17"]
+        env["CARGO_ZIGBUILD_PYTHON_PATH"] = sys.executable
+    if arch != "x86_64":
+        env["RUSTC"] = "/usr/bin/rustc"
+        cmd += ["-i", "python3.11"]
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (wheel,) = out.glob("*.whl")
+    return wheel
+
+
+def python_for_tests() -> str:
+    """The interpreter running the tests."""
+    return sys.executable
+
+
+def have(tool: str) -> bool:
+    """True when ``tool`` is on PATH."""
+    return shutil.which(tool) is not None
+
+
+def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """subprocess.run with text output captured; for tests."""
+    return subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload,no-any-return]
