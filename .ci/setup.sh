@@ -4,14 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=$(grep -v -E '^\s*(#|$)' .ci/apt-packages.txt | tr '\n' ' ')
-missing=$(dpkg-query -W -f='${binary:Package} ${Status}\n' $packages 2>/dev/null | grep -c -v ' installed$' || true)
-if [ "$missing" != 0 ] || ! dpkg-query -W $packages >/dev/null 2>&1; then
+packages=$(grep -v -E '^[[:space:]]*(#|$)' .ci/apt-packages.txt)
+missing=""
+for package in $packages; do
+    status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+    [ "$status" = "install ok installed" ] || missing="$missing $package"
+done
+if [ -n "$missing" ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
     if ! dpkg --print-foreign-architectures | grep -qx arm64; then $SUDO dpkg --add-architecture arm64; fi
     $SUDO apt-get update -qq
     # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $packages
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
 fi
 
 python3 -m pip install -q -e '.[dev]'
