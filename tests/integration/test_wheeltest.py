@@ -1,0 +1,206 @@
+"""Runtime tests of tiny C-extension wheels (zig for glibc 2.17, host gcc) in venvs and roots."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from zigwheel import roots, wheeltest
+from zigwheel.cache import cache_root
+
+# A limited-API (abi3, Python >= 3.9) module whose `spawn()` starts a thread: with the host's
+# glibc 2.36, gcc binds pthread_create to GLIBC_2.34; zig for glibc 2.17 binds it to 2.2.5.
+TINY_C = r"""
+#define Py_LIMITED_API 0x03090000
+#include <Python.h>
+#include <pthread.h>
+
+static void *work(void *arg) { return arg; }
+
+static PyObject *spawn(PyObject *self, PyObject *args) {
+    pthread_t thread;
+    void *out = NULL;
+    if (pthread_create(&thread, NULL, work, (void *)42) != 0) return PyErr_NoMemory();
+    pthread_join(thread, &out);
+    return PyLong_FromLong((long)out);
+}
+
+static PyMethodDef methods[] = {{"spawn", spawn, METH_NOARGS, "Start a thread."}, {0}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "tinyext", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_tinyext(void) { return PyModule_Create(&module); }
+"""
+
+DEBIAN_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
+
+
+def _record_line(name: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{name},sha256={digest},{len(data)}"
+
+
+def make_wheel(so_file: Path, platform_tag: str, out: Path, python_tag: str = "cp39") -> Path:
+    """Pack tinyext.abi3.so into a wheel named with ``platform_tag``."""
+    abi = "abi3" if python_tag == "cp39" else python_tag
+    files = {
+        "tinyext.abi3.so": so_file.read_bytes(),
+        "tinyext-0.1.dist-info/METADATA": b"Metadata-Version: 2.1\nName: tinyext\nVersion: 0.1\n",
+        "tinyext-0.1.dist-info/WHEEL": (
+            f"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: false\n"
+            f"Tag: {python_tag}-{abi}-{platform_tag}\n"
+        ).encode(),
+    }
+    record = [_record_line(name, data) for name, data in files.items()]
+    record.append("tinyext-0.1.dist-info/RECORD,,")
+    files["tinyext-0.1.dist-info/RECORD"] = ("\n".join(record) + "\n").encode()
+    out.mkdir(parents=True, exist_ok=True)
+    wheel = out / f"tinyext-0.1-{python_tag}-{abi}-{platform_tag}.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = 0o755 << 16
+            archive.writestr(info, data)
+    return wheel
+
+
+def compile_tiny(out: Path, compiler: list[str]) -> Path:
+    source = out / "tinyext.c"
+    source.write_text(TINY_C)
+    so_file = out / "tinyext.abi3.so"
+    include = sysconfig.get_paths()["include"]
+    cmd = [*compiler, "-shared", "-fPIC", "-O1", f"-I{include}", str(source), "-o", str(so_file)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return so_file
+
+
+def zig_cc(target: str) -> list[str]:
+    return [sys.executable, "-m", "ziglang", "cc", "-target", target]
+
+
+@pytest.fixture(scope="session")
+def tiny_wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """tinyext wheels: zig x86_64/aarch64 for glibc 2.17, and host gcc (glibc of this host)."""
+    out = tmp_path_factory.mktemp("tiny")
+    wheels = {}
+    for arch in ("x86_64", "aarch64"):
+        build = out / f"zig-{arch}"
+        build.mkdir()
+        so_file = compile_tiny(build, zig_cc(f"{arch}-linux-gnu.2.17"))
+        wheels[f"zig-{arch}"] = make_wheel(so_file, f"manylinux_2_17_{arch}", out / "dist")
+    if shutil.which("gcc") and roots.host_arch() == "x86_64":
+        build = out / "gcc"
+        build.mkdir()
+        so_file = compile_tiny(build, ["gcc"])
+        wheels["gcc-x86_64"] = make_wheel(so_file, "linux_x86_64", out / "dist-gcc")
+    return wheels
+
+
+def debian_root(release: str, arch: str) -> Path:
+    """A cached Debian root (built by .ci/provision.d/roots.sh, or now if missing)."""
+    from zigwheel import debian  # noqa: PLC0415
+
+    cache = cache_root(os.environ)
+    name = roots.debian_root_name(release, DEBIAN_ARCH[arch], None)
+    built = roots.build_debian_root(
+        release=release,
+        debian_arch=DEBIAN_ARCH[arch],
+        dest=cache / "roots" / name,
+        cache=cache,
+        mirrors=debian.mirror_candidates(debian.read_apt_sources(Path("/etc/apt"))),
+    )
+    return built.path
+
+
+@pytest.fixture(scope="session")
+def bullseye_amd64() -> Path:
+    return debian_root("bullseye", "x86_64")
+
+
+@pytest.fixture(scope="session")
+def bookworm_arm64() -> Path:
+    return debian_root("bookworm", "aarch64")
+
+
+def test_zig_wheel_imports_in_a_fresh_host_venv(tiny_wheels: dict[str, Path]) -> None:
+    result = wheeltest.run_wheel_test(
+        tiny_wheels["zig-x86_64"],
+        env=os.environ,
+        host_python=sys.executable,
+        command='python -c "import tinyext; assert tinyext.spawn() == 42"',
+    )
+    assert result.status == wheeltest.PASSED, result.to_json()
+    assert result.kind == "host"
+    assert [m.module for m in result.modules] == ["tinyext"]
+    assert result.command_ok is True
+
+
+@pytest.mark.slow
+@pytest.mark.network
+def test_zig_wheel_for_glibc_2_17_imports_in_a_bullseye_root(
+    tiny_wheels: dict[str, Path], bullseye_amd64: Path
+) -> None:
+    result = wheeltest.run_wheel_test(
+        tiny_wheels["zig-x86_64"],
+        env=os.environ,
+        root=bullseye_amd64,
+        command='python -c "import sys, tinyext; assert tinyext.spawn() == 42; print(sys.version)"',
+    )
+    assert result.status == wheeltest.PASSED, result.to_json()
+    assert result.kind == "loader"
+    assert result.libc == "glibc 2.31"
+    assert "3.9." in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.network
+def test_host_gcc_wheel_fails_in_a_bullseye_root_with_the_loader_message(
+    tiny_wheels: dict[str, Path], bullseye_amd64: Path
+) -> None:
+    if "gcc-x86_64" not in tiny_wheels:
+        pytest.skip("needs gcc on an x86_64 host")
+    result = wheeltest.run_wheel_test(
+        tiny_wheels["gcc-x86_64"], env=os.environ, root=bullseye_amd64
+    )
+    assert result.status == wheeltest.FAILED, result.to_json()
+    assert "version `GLIBC_2.34' not found" in result.reason
+    assert "glibc 2.31" in result.reason
+    assert result.modules[0].ok is False
+
+
+@pytest.mark.slow
+@pytest.mark.network
+def test_aarch64_zig_wheel_imports_under_qemu_in_a_bookworm_arm64_root(
+    tiny_wheels: dict[str, Path], bookworm_arm64: Path
+) -> None:
+    if roots.find_qemu("aarch64", os.environ.get("PATH", "")) is None:
+        pytest.skip("needs qemu-aarch64 (Debian package qemu-user-static)")
+    result = wheeltest.run_wheel_test(
+        tiny_wheels["zig-aarch64"],
+        env=os.environ,
+        root=bookworm_arm64,
+        command='python -c "import platform, tinyext; print(platform.machine(), tinyext.spawn())"',
+    )
+    assert result.status == wheeltest.PASSED, result.to_json()
+    assert result.kind == "qemu"
+    assert "aarch64 42" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.network
+def test_wheel_for_another_arch_is_refused_by_a_root(
+    tiny_wheels: dict[str, Path], bullseye_amd64: Path
+) -> None:
+    result = wheeltest.run_wheel_test(
+        tiny_wheels["zig-aarch64"], env=os.environ, root=bullseye_amd64
+    )
+    assert result.status == wheeltest.NOT_TESTED
+    assert "manylinux_2_17_aarch64 does not run on CPython 3.9, glibc 2.31, x86_64" in result.reason
