@@ -282,6 +282,12 @@ def parse_import_results(output: str) -> list[ModuleResult]:
     return results
 
 
+def _readable(output: str) -> str:
+    """Output for a person: the smoke script's machine lines removed, the tail kept."""
+    lines = [line for line in output.splitlines() if not line.startswith(IMPORT_MARK)]
+    return tail("\n".join(lines), 30)
+
+
 def failure_reason(modules: Sequence[ModuleResult], python: PythonFacts) -> str:
     """One sentence on why imports failed, naming a missing glibc version when that is it."""
     for module in modules:
@@ -552,7 +558,7 @@ def _run_tests(
             result.reason = failure_reason(result.modules, python) or (
                 f"the import smoke test exited with code {smoke.returncode}"
             )
-            result.output = tail("\n".join(outputs), 30)
+            result.output = _readable("\n".join(outputs))
             return result
     if command:
         bin_dir = work / "bin"
@@ -572,13 +578,13 @@ def _run_tests(
         if not result.command_ok:
             result.status = FAILED
             result.reason = f"the test command exited with code {done.returncode}"
-            result.output = tail("\n".join(outputs), 30)
+            result.output = _readable("\n".join(outputs))
             return result
     if not wheel.modules and not command:
         result.reason = "the wheel has no extension module to import and no test command was given"
         return result
     result.status = PASSED
-    result.output = tail("\n".join(outputs), 30)
+    result.output = _readable("\n".join(outputs))
     return result
 
 

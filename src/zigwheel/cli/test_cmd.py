@@ -1,10 +1,280 @@
-"""CLI commands (placeholder until implemented)."""
+"""CLI commands `zigwheel test` (runtime proof of wheels) and `zigwheel root` (test roots)."""
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
 import typer
+
+from zigwheel.cli._console import (
+    err_console,
+    github_escape,
+    on_github_actions,
+    out_console,
+    print_json,
+)
+from zigwheel.errors import EXIT_FAILED_CHECK, ConfigError
+
+if TYPE_CHECKING:
+    from zigwheel.roots import BuiltRoot
+    from zigwheel.wheeltest import WheelTestResult
+
+root_app = typer.Typer(
+    name="root",
+    help="Build and list root filesystems of other Linux systems for `zigwheel test --root`.",
+    no_args_is_help=True,
+)
+
+_DEBIAN_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "i386", "armv7l": "armhf",
+                "ppc64le": "ppc64el", "s390x": "s390x", "riscv64": "riscv64"}  # fmt: skip
+_LABELS = {
+    "passed": "[green]PASS[/]",
+    "failed": "[red]FAIL[/]",
+    "not-tested": "[yellow]NOT TESTED[/]",
+}
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the zigwheel app."""
-    del app
+    app.command("test")(wheel_test_command)
+    app.add_typer(root_app, name="root")
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    wheels: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            wheels += sorted(path.glob("*.whl"))
+        else:
+            wheels.append(path)
+    if not wheels:
+        msg = f"no wheel found in {', '.join(str(p) for p in paths)}"
+        raise ConfigError(msg, hint="pass .whl files or a folder that holds them")
+    return wheels
+
+
+def _mirrors(explicit: list[str]) -> list[str]:
+    from zigwheel import debian  # noqa: PLC0415
+
+    if explicit:
+        return [m.rstrip("/") for m in explicit]
+    return debian.mirror_candidates(debian.read_apt_sources(Path("/etc/apt")))
+
+
+def _debian_root(
+    release: str,
+    *,
+    arch: str | None,
+    dest: Path | None = None,
+    mirrors: list[str] | None = None,
+    python: str | None = None,
+    packages: list[str] | None = None,
+) -> BuiltRoot:
+    from zigwheel import roots  # noqa: PLC0415
+    from zigwheel.cache import cache_root  # noqa: PLC0415
+
+    cache = cache_root(os.environ)
+    debian_arch = arch or _DEBIAN_ARCH.get(roots.host_arch(), roots.host_arch())
+    debian_arch = _DEBIAN_ARCH.get(debian_arch, debian_arch)  # accept wheel names too
+    if dest is None:
+        extra = "-" + "-".join(sorted(packages)) if packages else ""
+        name = roots.debian_root_name(release, debian_arch, python) + extra
+        dest = cache / "roots" / name
+    return roots.build_debian_root(
+        release=release,
+        debian_arch=debian_arch,
+        dest=dest.absolute(),
+        cache=cache,
+        mirrors=_mirrors(mirrors or []),
+        python=python,
+        extra_packages=packages or (),
+    )
+
+
+def _resolve_root(spec: str | None) -> Path | None:
+    """--root DIR, or debian:RELEASE[:ARCH] for a cached (built on demand) Debian root."""
+    if spec is None:
+        return None
+    if spec.startswith("debian:") and not Path(spec).exists():
+        parts = spec.split(":")
+        if len(parts) not in (2, 3) or not parts[1]:
+            msg = f"--root {spec} is not of the form debian:RELEASE[:ARCH]"
+            raise ConfigError(
+                msg, hint="e.g. --root debian:bullseye or --root debian:bookworm:arm64"
+            )
+        err_console().print(f"preparing the Debian {parts[1]} root (cached after the first time)")
+        built = _debian_root(parts[1], arch=parts[2] if len(parts) == 3 else None)
+        return built.path
+    path = Path(spec)
+    if not path.is_dir():
+        msg = f"the root filesystem {spec} does not exist"
+        raise ConfigError(msg, hint="pass a folder, or debian:RELEASE[:ARCH] to build one")
+    return path
+
+
+def wheel_test_command(
+    wheels: Annotated[list[Path], typer.Argument(help="Wheel files, or folders holding wheels.")],
+    *,
+    root: Annotated[
+        Optional[str],  # noqa: UP045 - typer reads the annotation at run time
+        typer.Option(
+            "--root",
+            help="Root filesystem with a Python (a folder, or debian:RELEASE[:ARCH] for a cached "
+            "Debian root). Same architecture: run through the root's own loader; other: qemu-user.",
+        ),
+    ] = None,
+    command: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--command",
+            help="Shell command run after the imports; `python` is the test Python; {wheel} and "
+            "{project} are replaced.",
+        ),
+    ] = None,
+    project: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--project", help="Project folder: its test-command (tool.zigwheel) is used."),
+    ] = None,
+    python: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--python", help="Host Python for the fresh venv (default: the one running zigwheel)."
+        ),
+    ] = None,
+    with_deps: Annotated[
+        bool, typer.Option("--with-deps", help="Let pip install the wheel's dependencies.")
+    ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="A wheel that was not tested fails the run.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """Install each wheel into a throwaway environment and import its extension modules."""
+    from zigwheel import wheeltest  # noqa: PLC0415
+    from zigwheel.cache import default_cache_dir  # noqa: PLC0415
+
+    paths = _expand(wheels)
+    root_dir = _resolve_root(root)
+    if command is None and project is not None:
+        command = wheeltest.project_test_command(project)
+    roots_dir = default_cache_dir(os.environ) / "roots"
+    results = []
+    for path in paths:
+        if not as_json:
+            err_console().print(f"testing {path.name} ...")
+        results.append(
+            wheeltest.run_wheel_test(
+                path.absolute(),
+                env=os.environ,
+                root=root_dir,
+                roots_dir=roots_dir,
+                command=command,
+                project=project.absolute() if project else None,
+                host_python=python or sys.executable,
+                with_deps=with_deps,
+            )
+        )
+    counts = {status: sum(r.status == status for r in results) for status in _LABELS}
+    if as_json:
+        print_json({"results": [r.to_json() for r in results], "summary": counts})
+    else:
+        _print_results(results, counts)
+    failed = counts["failed"] > 0 or counts["passed"] == 0
+    if failed or (strict and counts["not-tested"] > 0):
+        raise typer.Exit(code=EXIT_FAILED_CHECK)
+
+
+def _print_results(results: list[WheelTestResult], counts: dict[str, int]) -> None:
+    console = out_console()
+    github = on_github_actions(os.environ)
+    for result in results:
+        console.print(f"{_LABELS[result.status]} {result.wheel}", markup=True)
+        if result.environment:
+            console.print(f"  in {result.environment}", markup=False)
+        for module in result.modules:
+            console.print(f"  import {module.module}: {'ok' if module.ok else 'FAILED'}")
+        if result.command is not None:
+            verdict = "ok" if result.command_ok else "FAILED"
+            console.print(f"  command {result.command}: {verdict}", markup=False)
+        if result.reason:
+            console.print(f"  {result.reason}", markup=False)
+        if result.status == "failed" and result.output:
+            console.print("  " + result.output.replace("\n", "\n  "), markup=False)
+        if github and result.status == "failed":
+            print(f"::error::zigwheel test {result.wheel}: {github_escape(result.reason)}")
+        elif github and result.status == "not-tested":
+            print(f"::warning::zigwheel test {result.wheel}: {github_escape(result.reason)}")
+    console.print(
+        f"{counts['passed']} passed, {counts['failed']} failed, {counts['not-tested']} not tested"
+    )
+
+
+@root_app.command("debian")
+def root_debian(
+    dest: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Argument(help="Folder to create (default: in zigwheel's cache, used by `test`)."),
+    ] = None,
+    *,
+    release: Annotated[str, typer.Option("--release", help="Debian codename, e.g. bullseye.")],
+    arch: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--arch", help="Debian architecture (amd64, arm64, ...); default: this host's."
+        ),
+    ] = None,
+    mirror: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--mirror", help="Mirror base URL (default: those of the apt sources)."),
+    ] = None,
+    python: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--python", help="Python version (default: the release's python3)."),
+    ] = None,
+    package: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--package", help="Extra Debian package to add (repeatable)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the root as JSON.")] = False,
+) -> None:
+    """Build a root filesystem from a Debian release's packages (no root rights, no dpkg)."""
+    if not as_json:
+        err_console().print(f"building the Debian {release} root (downloads are cached)")
+    built = _debian_root(
+        release, arch=arch, dest=dest, mirrors=mirror or [], python=python, packages=package
+    )
+    if as_json:
+        print_json(built.to_json())
+        return
+    how = "reused from the cache" if built.from_cache else f"{len(built.packages)} packages"
+    out_console().print(
+        f"{built.path}  (Debian {built.release} {built.debian_arch}, Python {built.python}, "
+        f"{built.glibc}; {how})",
+        markup=False,
+    )
+
+
+@root_app.command("list")
+def root_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the roots as JSON.")] = False,
+) -> None:
+    """List the root filesystems in zigwheel's cache."""
+    from zigwheel import roots  # noqa: PLC0415
+    from zigwheel.cache import default_cache_dir  # noqa: PLC0415
+
+    found = roots.cached_roots(default_cache_dir(os.environ) / "roots")
+    described = [{"path": str(p), **(roots.read_marker(p) or {})} for p in found]
+    if as_json:
+        print_json(described)
+        return
+    for item in described:
+        out_console().print(
+            f"{item['path']}  ({item.get('release')} {item.get('debian_arch')}, "
+            f"Python {item.get('python')}, {item.get('glibc')})",
+            markup=False,
+        )
+    if not described:
+        err_console().print("no roots yet: build one with `zigwheel root debian --release ...`")
