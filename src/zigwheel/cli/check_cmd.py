@@ -1,10 +1,145 @@
-"""CLI commands (placeholder until implemented)."""
+"""The `zigwheel check` command: render check reports as rich tables, JSON or GitHub annotations."""
 
 from __future__ import annotations
 
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
 import typer
+
+from zigwheel.cli._console import (
+    err_console,
+    github_escape,
+    on_github_actions,
+    out_console,
+    print_json,
+)
+from zigwheel.errors import EXIT_FAILED_CHECK, EXIT_OK, EXIT_UNREADABLE
+
+if TYPE_CHECKING:
+    from zigwheel.check import ElfReport, WheelReport
+
+HELP = (
+    "Check wheels against the manylinux/musllinux policies, without unpacking them.\n\n"
+    "Reads every ELF file in each wheel and reports the most compatible policy the content "
+    "satisfies (the tag `auditwheel show` gives), whether every platform tag in the file name "
+    "holds, and which symbols or libraries break a tag. Folders are searched for *.whl files.\n\n"
+    "Exit codes: 0 every wheel is compliant; 1 some wheel is not; 2 usage error; 6 some input "
+    "could not be read (6 wins over 1: the verdict is incomplete)."
+)
+
+
+def exit_code(reports: list[WheelReport]) -> int:
+    """6 if any input was unreadable, else 1 if any wheel is non-compliant, else 0."""
+    if any(not r.readable for r in reports):
+        return EXIT_UNREADABLE
+    if any(not r.compliant for r in reports):
+        return EXIT_FAILED_CHECK
+    return EXIT_OK
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", version))
+
+
+def _newest(versions: list[str]) -> str:
+    """The newest version of each namespace, e.g. "GLIBC_2.17, GLIBCXX_3.4.19"."""
+    best: dict[str, str] = {}
+    for version in versions:
+        space = version.partition("_")[0]
+        if space not in best or _version_key(version) > _version_key(best[space]):
+            best[space] = version
+    return ", ".join(best[s] for s in sorted(best))
+
+
+def _render_elf_row(elf: ElfReport) -> tuple[str, str, str, str]:
+    from rich.markup import escape  # noqa: PLC0415 - keep `zigwheel --help` fast
+
+    versions = _newest([v for lib_versions in elf.versions.values() for v in lib_versions])
+    offending = "\n".join(
+        f"[bold red]{escape(o.symbol)}@{escape(o.version)}[/]" for o in elf.offending[:8]
+    )
+    if len(elf.offending) > 8:
+        offending += f"\n[red]... and {len(elf.offending) - 8} more[/]"
+    path = escape(elf.path) + (f" [dim]({escape(elf.note)})[/]" if elf.note else "")
+    return path, elf.arch or "?", escape(versions), offending
+
+
+def render(report: WheelReport) -> None:
+    """Print one wheel's verdict, its ELF table and its problems."""
+    from rich.markup import escape  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    console = out_console()
+    mark = "[bold green]compliant[/]" if report.compliant else "[bold red]NOT compliant[/]"
+    if not report.readable:
+        mark = "[bold red]unreadable[/]"
+    console.print(f"[bold]{escape(report.wheel)}[/]: {mark}")
+    console.print(f"  claims:    {escape(', '.join(report.claimed) or '-')}")
+    console.print(f"  satisfies: [bold]{escape(report.policy)}[/]")
+    if report.elves:
+        table = Table(show_lines=False, pad_edge=False, box=None, header_style="bold")
+        for column in ("ELF", "arch", "newest symbol versions", "offending symbols"):
+            table.add_column(column, overflow="fold")
+        for elf in report.elves:
+            table.add_row(*_render_elf_row(elf))
+        console.print(table)
+    for problem in report.problems:
+        console.print(f"  [red]-[/] {escape(problem)}")
+    console.print()
+
+
+def _annotate(reports: list[WheelReport]) -> None:
+    for report in reports:
+        if report.compliant:
+            continue
+        first = report.problems[0] if report.problems else "not compliant"
+        message = f"{report.wheel} satisfies {report.policy}: {first}"
+        if len(report.problems) > 1:
+            message += f" (+{len(report.problems) - 1} more problems)"
+        print(f"::error file={github_escape(report.path)}::{github_escape(message)}")
+
+
+def check(
+    wheels: Annotated[
+        list[Path],
+        typer.Argument(help="Wheel files or folders holding wheels.", show_default=False),
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON report (version 1).")
+    ] = False,
+    github: Annotated[
+        Optional[bool],  # noqa: UP045 - typer evaluates this annotation on Python 3.9
+        typer.Option(
+            "--github/--no-github",
+            help="Print ::error annotations (default: when GITHUB_ACTIONS=true).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Check wheels against the manylinux/musllinux policies."""
+    from zigwheel.check import check_paths, reports_to_json  # noqa: PLC0415
+
+    reports = check_paths(wheels)
+    if as_json:
+        print_json(reports_to_json(reports))
+    else:
+        for report in reports:
+            render(report)
+        bad = sum(not r.compliant for r in reports)
+        summary = f"{len(reports)} wheel(s) checked, {bad} not compliant"
+        err_console().print(summary if bad else f"{summary}: all good")
+    if github is None:
+        github = on_github_actions(os.environ)
+    if github:
+        _annotate(reports)
+    code = exit_code(reports)
+    if code:
+        raise typer.Exit(code=code)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the zigwheel app."""
-    del app
+    """Add `zigwheel check` to the app."""
+    app.command("check", help=HELP)(check)
