@@ -239,6 +239,17 @@ def supported_policies(arch: Arch) -> list[str]:
     return names
 
 
+DEFAULT_POLICY = "manylinux_2_17"
+
+
+def default_policy(arch: Arch) -> str:
+    """manylinux_2_17 where it exists for ``arch``, else the oldest manylinux zig can build."""
+    available = supported_policies(arch)
+    if DEFAULT_POLICY in available:
+        return DEFAULT_POLICY
+    return next(name for name in available if name.startswith("manylinux"))
+
+
 def resolve_target(arch: str | Arch, policy: str | LibcPolicy) -> Target:
     """Combine an architecture and a policy into a Target; ConfigError if they don't go together."""
     arch_value = arch if isinstance(arch, Arch) else parse_arch(arch)
@@ -246,7 +257,9 @@ def resolve_target(arch: str | Arch, policy: str | LibcPolicy) -> Target:
     info = load_table().arches[arch_value]
     available = info.manylinux if libc_policy.libc == "gnu" else info.musllinux
     if libc_policy.short not in available:
-        msg = f"{libc_policy.name} does not exist for {arch_value.value}"
+        asked = policy if isinstance(policy, str) else libc_policy.name
+        spelled = libc_policy.name if asked == libc_policy.name else f"{asked} ({libc_policy.name})"
+        msg = f"{spelled} does not exist for {arch_value.value}"
         raise ConfigError(msg, hint=f"use one of: {', '.join(supported_policies(arch_value))}")
     if libc_policy.libc == "gnu" and libc_policy.version < info.zig_min_glibc:
         oldest = f"{info.zig_min_glibc[0]}.{info.zig_min_glibc[1]}"

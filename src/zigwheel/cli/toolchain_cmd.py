@@ -1,10 +1,166 @@
-"""CLI commands (placeholder until implemented)."""
+"""CLI commands for the toolchain: `toolchain`, `shims`, `doctor` and `cache dir|clean`."""
 
 from __future__ import annotations
 
+import os
+import shlex
+from typing import Optional
+
 import typer
+
+from zigwheel.cli._console import err_console, out_console, print_json
+from zigwheel.errors import EXIT_FAILED_CHECK, ConfigError
+
+_STATUS_STYLE = {"ok": "green", "warning": "yellow", "missing": "red", "info": "cyan"}
+
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON for machines.")
+DOCTOR_TARGETS_OPTION = typer.Option(
+    None,
+    "--target",
+    "-t",
+    help="Architecture to check for (repeatable; default x86_64 and aarch64).",
+)
+
+
+def _policy_text(manylinux: str | None, musllinux: str | None, arch: str) -> str:
+    if manylinux and musllinux:
+        msg = "--manylinux and --musllinux were both given"
+        raise ConfigError(msg, hint="pick one libc: --manylinux 2_17 or --musllinux 1_2")
+    if musllinux:
+        text = musllinux.strip().lower()
+        return text if text.startswith("musllinux") else f"musllinux_{text}"
+    if manylinux:
+        text = manylinux.strip().lower()
+        return text if text.startswith("manylinux") else f"manylinux_{text}"
+    from zigwheel.targets import default_policy, parse_arch  # noqa: PLC0415
+
+    return default_policy(parse_arch(arch))
+
+
+def toolchain(json_output: bool = JSON_OPTION) -> None:
+    """Show the zig that zigwheel uses: its path, version and the pinned version."""
+    from zigwheel.zig import locate_zig  # noqa: PLC0415
+
+    zig = locate_zig(os.environ, require_pin=False)
+    if json_output:
+        print_json(zig.to_json())
+    else:
+        console = out_console()
+        console.print(f"zig path:    {zig.path}")
+        console.print(f"zig version: {zig.version}")
+        console.print(f"pinned:      {zig.pinned}")
+        console.print(f"command:     {shlex.join(zig.command)}")
+    if zig.version != zig.pinned:
+        err_console().print(
+            f"[yellow]warning:[/] zig {zig.version} is not the pinned {zig.pinned}; "
+            f"run: pip install 'ziglang=={zig.pinned}'"
+        )
+        raise typer.Exit(code=EXIT_FAILED_CHECK)
+
+
+def shims(
+    target: str = typer.Option(
+        ..., "--target", "-t", help="Architecture: x86_64, aarch64, i686, armv7l, ..."
+    ),
+    manylinux: Optional[str] = typer.Option(  # noqa: UP045 - typer reads the annotation at runtime
+        None, "--manylinux", help="glibc policy: 2_17, manylinux2014, manylinux_2_28, ..."
+    ),
+    musllinux: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--musllinux", help="musl policy: 1_2 or 1_1."
+    ),
+    env: bool = typer.Option(
+        False, "--env", help="Print `export NAME=value` lines for a shell to eval."
+    ),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Install (if needed) and show the zig cc/c++/ar/ranlib/linker shims of a target."""
+    from zigwheel.cache import cache_root  # noqa: PLC0415
+    from zigwheel.rewrite import rules_for  # noqa: PLC0415
+    from zigwheel.shims import install_shims  # noqa: PLC0415
+    from zigwheel.targets import resolve_target  # noqa: PLC0415
+    from zigwheel.zig import locate_zig  # noqa: PLC0415
+
+    resolved = resolve_target(target, _policy_text(manylinux, musllinux, target))
+    zig = locate_zig(os.environ)
+    shim_set = install_shims(resolved, zig, cache_root(os.environ))
+    if json_output:
+        document = shim_set.to_json()
+        document["rules"] = [rule.to_json() for rule in rules_for(resolved)]
+        print_json(document)
+    elif env:
+        for name, value in shim_set.env().items():
+            typer.echo(f"export {name}={shlex.quote(value)}")
+    else:
+        for role, path in shim_set.paths().items():
+            out_console().print(f"{role:16} {path}", highlight=False)
+
+
+def doctor(
+    target: Optional[list[str]] = DOCTOR_TARGETS_OPTION,  # noqa: UP045
+    manylinux: str = typer.Option("2_17", "--manylinux", help="glibc policy to check for."),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Check this machine: host, zig, maturin, cargo, rustc, Rust targets and qemu-user."""
+    from zigwheel.doctor import default_arches, run_doctor  # noqa: PLC0415
+    from zigwheel.targets import (  # noqa: PLC0415
+        default_policy,
+        parse_arch,
+        resolve_target,
+        supported_policies,
+    )
+
+    arches = [parse_arch(name) for name in target] if target else default_arches()
+    policy = manylinux if manylinux.startswith("manylinux") else f"manylinux_{manylinux}"
+    targets = []
+    for arch in arches:
+        chosen = policy if policy in supported_policies(arch) else default_policy(arch)
+        targets.append(resolve_target(arch, chosen))
+    report = run_doctor(targets, os.environ)
+    if json_output:
+        print_json(report.to_json())
+    else:
+        console = out_console()
+        for check in report.checks:
+            style = _STATUS_STYLE.get(check.status, "")
+            console.print(
+                f"[{style}]{check.status:8}[/] {check.name}: {check.detail}", highlight=False
+            )
+            if check.fix and check.status != "ok":
+                console.print(f"         fix: {check.fix}", highlight=False, markup=False)
+    if not report.ok:
+        raise typer.Exit(code=EXIT_FAILED_CHECK)
+
+
+cache_app = typer.Typer(
+    name="cache", help="zigwheel's cache folder (shims and other downloads).", no_args_is_help=True
+)
+
+
+@cache_app.command("dir")
+def cache_dir() -> None:
+    """Print the cache folder (ZIGWHEEL_CACHE_DIR or the platform's user cache)."""
+    from zigwheel.cache import default_cache_dir  # noqa: PLC0415
+
+    typer.echo(str(default_cache_dir(os.environ)))
+
+
+@cache_app.command("clean")
+def cache_clean(json_output: bool = JSON_OPTION) -> None:
+    """Delete everything zigwheel cached; refuses a folder zigwheel did not tag as its own."""
+    from zigwheel.cache import clean_cache, default_cache_dir, folder_size  # noqa: PLC0415
+
+    root = default_cache_dir(os.environ)
+    size = folder_size(root) if root.exists() else 0
+    removed = clean_cache(root)
+    if json_output:
+        print_json({"cache_dir": str(root), "removed": [str(p) for p in removed], "bytes": size})
+    else:
+        err_console().print(f"removed {len(removed)} entries ({size / 1e6:.1f} MB) from {root}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the zigwheel app."""
-    del app
+    app.command("toolchain")(toolchain)
+    app.command("shims")(shims)
+    app.command("doctor")(doctor)
+    app.add_typer(cache_app, name="cache")
