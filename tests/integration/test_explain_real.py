@@ -1,0 +1,211 @@
+"""zigwheel explain on failures produced right here by real zig, cargo, pip and maturin runs."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from zigwheel.explain import Explanation, explain
+
+REPO = Path(__file__).resolve().parent.parent.parent
+HOST_ARCH = platform.machine()
+
+
+def _run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # type: ignore[call-overload,no-any-return]
+        cmd, capture_output=True, text=True, check=False, timeout=300, **kwargs
+    )
+
+
+def _zig_cc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return _run([sys.executable, "-m", "ziglang", "cc", *args], cwd=cwd)
+
+
+def _only(found: list[Explanation], rule_id: str) -> Explanation:
+    matches = [item for item in found if item.id == rule_id]
+    assert matches, f"expected {rule_id}, got {[item.id for item in found]}"
+    return matches[0]
+
+
+@pytest.fixture
+def c_main(tmp_path: Path) -> Path:
+    (tmp_path / "main.c").write_text("int main(void) { return 0; }\n")
+    return tmp_path
+
+
+def test_zig_rejects_an_unknown_linker_flag(c_main: Path) -> None:
+    result = _zig_cc(
+        "-target", "x86_64-linux-gnu.2.17", "-Wl,--fix-cortex-a53-843419", "main.c", cwd=c_main
+    )
+    assert result.returncode != 0
+    match = _only(explain(result.stdout + result.stderr), "unsupported-linker-arg")
+    assert match.details["arg"] == "--fix-cortex-a53-843419"
+    assert "`--fix-cortex-a53-843419`" in match.fix
+
+
+def test_zig_finds_no_host_library(c_main: Path) -> None:
+    result = _zig_cc("-target", "x86_64-linux-gnu.2.17", "main.c", "-lz", cwd=c_main)
+    assert result.returncode != 0
+    match = _only(explain(result.stderr), "system-library-not-found")
+    assert match.details["library"] == "z"
+
+
+def test_zig_finds_no_host_header(tmp_path: Path) -> None:
+    (tmp_path / "z.c").write_text("#include <zlib.h>\nint main(void) { return 0; }\n")
+    result = _zig_cc("-target", "x86_64-linux-gnu.2.17", "z.c", cwd=tmp_path)
+    assert result.returncode != 0
+    assert _only(explain(result.stderr), "header-not-found").details["header"] == "zlib.h"
+
+
+def test_linking_python_symbols_into_a_program(tmp_path: Path) -> None:
+    (tmp_path / "py.c").write_text(
+        "extern void _Py_Dealloc(void *);\nint main(void) { _Py_Dealloc(0); return 0; }\n"
+    )
+    result = _zig_cc("-target", "x86_64-linux-gnu.2.17", "py.c", cwd=tmp_path)
+    assert result.returncode != 0
+    match = _only(explain(result.stderr), "python-symbols-undefined")
+    assert match.details["symbol"] == "_Py_Dealloc"
+
+
+def test_objects_from_new_glibc_headers_in_an_old_glibc_link(tmp_path: Path) -> None:
+    (tmp_path / "parse.c").write_text(
+        "#include <stdlib.h>\nlong parse(const char *s) { return strtol(s, 0, 0); }\n"
+    )
+    (tmp_path / "main.c").write_text(
+        "long parse(const char *s);\n"
+        "int main(int c, char **v) { (void)c; return (int)parse(v[0]); }\n"
+    )
+    compiled = _zig_cc(
+        "-target",
+        "x86_64-linux-gnu.2.39",
+        "-std=c2x",
+        "-c",
+        "parse.c",
+        "-o",
+        "parse.o",
+        cwd=tmp_path,
+    )
+    assert compiled.returncode == 0, compiled.stderr
+    result = _zig_cc("-target", "x86_64-linux-gnu.2.17", "main.c", "parse.o", cwd=tmp_path)
+    assert result.returncode != 0
+    assert _only(explain(result.stderr), "isoc23-symbols").details["function"] == "strtol"
+
+
+def _host_glibc() -> tuple[int, int]:
+    name, _, version = (os.confstr("CS_GNU_LIBC_VERSION") or "").partition(" ")
+    if name != "glibc":
+        return (0, 0)
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
+
+
+@pytest.mark.skipif(HOST_ARCH != "x86_64", reason="builds an x86_64 program to run on the host")
+@pytest.mark.skipif(
+    not (2, 17) <= _host_glibc() < (2, 38), reason="needs a glibc host older than 2.38"
+)
+def test_loader_reports_a_missing_glibc_version(tmp_path: Path) -> None:
+    # strlcpy arrived in glibc 2.38: linked for 2.39, the program cannot start on an older host.
+    (tmp_path / "new.c").write_text(
+        "#include <string.h>\n#include <stdio.h>\n"
+        "int main(int c, char **v) { char b[8]; (void)c; strlcpy(b, v[0], sizeof b);"
+        " puts(b); return 0; }\n"
+    )
+    built = _zig_cc("-target", "x86_64-linux-gnu.2.39", "new.c", "-o", "new", cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    result = _run([str(tmp_path / "new")])
+    assert result.returncode != 0
+    match = _only(explain(result.stderr), "glibc-version-not-found")
+    assert match.details["version"] == "GLIBC_2.38"
+
+
+def _rustup_cargo() -> str | None:
+    cargo = shutil.which("cargo")
+    if cargo is None or shutil.which("rustup") is None:
+        return None
+    return cargo
+
+
+@pytest.mark.skipif(_rustup_cargo() is None, reason="needs rustup's cargo")
+def test_cargo_without_the_target_std(tmp_path: Path) -> None:
+    installed = _run(["rustup", "target", "list", "--installed"]).stdout.split()
+    candidates = [
+        "aarch64-unknown-linux-gnu",
+        "riscv64gc-unknown-linux-gnu",
+        "s390x-unknown-linux-gnu",
+    ]
+    triple = next(item for item in candidates if item not in installed)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "lib.rs").write_text("pub fn one() -> u8 { 1 }\n")
+    (tmp_path / "Cargo.toml").write_text(
+        '[package]\nname = "notarget"\nversion = "0.1.0"\nedition = "2021"\n'
+    )
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"RUSTC", "CARGO_BUILD_TARGET"}
+    }
+    env["CARGO_TARGET_DIR"] = str(tmp_path / "target")
+    result = _run(["cargo", "build", "--offline", "--target", triple], cwd=tmp_path, env=env)
+    assert result.returncode != 0
+    match = _only(explain(result.stderr), "rust-target-missing")
+    assert f"rustup target add {triple}" in match.fix
+
+
+def test_pip_refuses_a_wheel_for_another_architecture(tmp_path: Path) -> None:
+    other = "x86_64" if HOST_ARCH == "aarch64" else "aarch64"
+    tag = f"py3-none-manylinux_2_17_{other}"
+    wheel = tmp_path / f"tinyother-0.1.0-{tag}.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("tinyother/__init__.py", "")
+        archive.writestr(
+            "tinyother-0.1.0.dist-info/METADATA",
+            "Metadata-Version: 2.1\nName: tinyother\nVersion: 0.1.0\n",
+        )
+        archive.writestr(
+            "tinyother-0.1.0.dist-info/WHEEL",
+            f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: {tag}\n",
+        )
+        archive.writestr("tinyother-0.1.0.dist-info/RECORD", "")
+    result = _run(
+        [sys.executable, "-m", "pip", "install", "--no-index", "--dry-run", "--no-deps", str(wheel)]
+    )
+    assert result.returncode != 0
+    match = _only(explain(result.stdout + result.stderr), "unsupported-wheel-platform")
+    assert match.details["wheel"] == wheel.name
+
+
+@pytest.mark.slow
+def test_native_maturin_build_fails_manylinux_2_17(tmp_path: Path) -> None:
+    """The seed guide's error: a plain maturin build on a modern host fails manylinux_2_17."""
+    if _host_glibc() <= (2, 17):
+        pytest.skip("needs a glibc host newer than 2.17")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CARGO_ZIGBUILD")}
+    env["CARGO_TARGET_DIR"] = str(tmp_path / "target")
+    result = _run(
+        [
+            sys.executable,
+            "-m",
+            "maturin",
+            "build",
+            "--release",
+            "--compatibility",
+            "manylinux_2_17",
+            "-o",
+            str(tmp_path / "dist"),
+            "-m",
+            str(REPO / "examples" / "hello-abi3" / "Cargo.toml"),
+        ],
+        env=env,
+    )
+    assert result.returncode != 0, "a native build on this host unexpectedly passed manylinux_2_17"
+    match = _only(explain(result.stdout + result.stderr), "too-recent-versioned-symbols")
+    assert match.details["policy"] == "manylinux_2_17"
+    assert "GLIBC_2." in match.details["versions"]
+    assert "zigwheel build" in match.fix
