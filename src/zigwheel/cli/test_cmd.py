@@ -242,7 +242,7 @@ def root_debian(
 ) -> None:
     """Build a root filesystem from a Debian release's packages (no root rights, no dpkg)."""
     if not as_json:
-        err_console().print(f"building the Debian {release} root (downloads are cached)")
+        err_console().print(f"preparing the Debian {release} root (downloads and roots are cached)")
     built = _debian_root(
         release, arch=arch, dest=dest, mirrors=mirror or [], python=python, packages=package
     )
