@@ -92,14 +92,13 @@ def render(report: WheelReport) -> None:
 
 
 def _annotate(reports: list[WheelReport]) -> None:
+    """One ``::error`` workflow command per non-compliant wheel, all its problems as lines."""
     for report in reports:
         if report.compliant:
             continue
-        first = report.problems[0] if report.problems else "not compliant"
-        message = f"{report.wheel} satisfies {report.policy}: {first}"
-        if len(report.problems) > 1:
-            message += f" (+{len(report.problems) - 1} more problems)"
-        print(f"::error file={github_escape(report.path)}::{github_escape(message)}")
+        lines = [f"{report.wheel} is not compliant (its content satisfies {report.policy})"]
+        lines += [f"- {problem}" for problem in report.problems]
+        print(f"::error file={github_escape(report.path)}::{github_escape(chr(10).join(lines))}")
 
 
 def check(

@@ -1,0 +1,206 @@
+"""zigwheel check agrees with `auditwheel show` on a corpus of real wheels from the index."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import platformdirs
+import pytest
+
+from zigwheel.check import check_wheel
+
+# (requirement, platform family, python version). Pinned so the corpus never changes under us.
+X86 = "x86_64"
+ARM = "aarch64"
+MUSL = "musl_x86_64"
+I686 = "i686"
+CORPUS: tuple[tuple[str, str, str], ...] = (
+    ("numpy==1.26.4", X86, "3.11"),
+    ("scipy==1.11.4", X86, "3.11"),
+    ("pillow==10.2.0", X86, "3.11"),
+    ("h5py==3.10.0", X86, "3.11"),
+    ("psycopg2-binary==2.9.9", X86, "3.11"),
+    ("cryptography==42.0.5", X86, "3.11"),
+    ("orjson==3.9.15", X86, "3.11"),
+    ("pydantic-core==2.16.3", X86, "3.11"),
+    ("lxml==5.1.0", X86, "3.11"),
+    ("psutil==5.9.8", X86, "3.11"),
+    ("pyyaml==6.0.1", X86, "3.11"),
+    ("markupsafe==2.1.5", X86, "3.11"),
+    ("ujson==5.9.0", X86, "3.11"),
+    ("msgpack==1.0.8", X86, "3.11"),
+    ("regex==2023.12.25", X86, "3.11"),
+    ("cffi==1.16.0", X86, "3.11"),
+    ("zstandard==0.22.0", X86, "3.11"),
+    ("pyzmq==25.1.2", X86, "3.11"),
+    ("kiwisolver==1.4.5", X86, "3.11"),
+    ("shapely==2.0.3", X86, "3.11"),
+    ("greenlet==3.0.3", X86, "3.11"),
+    ("bcrypt==4.1.2", X86, "3.11"),
+    ("rpds-py==0.18.0", X86, "3.11"),
+    ("ruff==0.3.0", X86, "3.11"),
+    ("aiohttp==3.9.3", X86, "3.11"),
+    ("coverage==7.4.3", X86, "3.11"),
+    ("pandas==2.2.1", X86, "3.11"),
+    ("matplotlib==3.8.3", X86, "3.11"),
+    ("simplejson==3.19.2", X86, "3.8"),
+    ("pycryptodome==3.20.0", X86, "3.11"),
+    ("psutil==5.9.8", I686, "3.11"),
+    ("numpy==1.26.4", ARM, "3.11"),
+    ("orjson==3.9.15", ARM, "3.11"),
+    ("pillow==10.2.0", ARM, "3.11"),
+    ("cryptography==42.0.5", ARM, "3.11"),
+    ("pydantic-core==2.16.3", ARM, "3.11"),
+    ("psycopg2-binary==2.9.9", ARM, "3.11"),
+    ("h5py==3.10.0", ARM, "3.11"),
+    ("lxml==5.1.0", ARM, "3.11"),
+    ("numpy==1.26.4", MUSL, "3.11"),
+    ("orjson==3.9.15", MUSL, "3.11"),
+    ("cryptography==42.0.5", MUSL, "3.11"),
+    ("pillow==10.2.0", MUSL, "3.11"),
+    ("pydantic-core==2.16.3", MUSL, "3.11"),
+    ("psycopg2-binary==2.9.9", MUSL, "3.11"),
+    ("markupsafe==2.1.5", MUSL, "3.11"),
+    ("ruff==0.3.0", MUSL, "3.11"),
+)
+
+_PLATFORMS = {
+    X86: [
+        f"{t}_x86_64"
+        for t in (
+            "manylinux_2_28",
+            "manylinux_2_17",
+            "manylinux2014",
+            "manylinux2010",
+            "manylinux1",
+        )
+    ],
+    I686: [f"{t}_i686" for t in ("manylinux_2_17", "manylinux2014", "manylinux2010", "manylinux1")],
+    ARM: [f"{t}_aarch64" for t in ("manylinux_2_28", "manylinux_2_17", "manylinux2014")],
+    MUSL: ["musllinux_1_2_x86_64", "musllinux_1_1_x86_64"],
+}
+
+
+def corpus_dir(env: dict[str, str] | None = None) -> Path:
+    """Where the corpus is cached between runs: $ZIGWHEEL_TEST_CORPUS or the user cache."""
+    env = dict(os.environ) if env is None else env
+    if env.get("ZIGWHEEL_TEST_CORPUS"):
+        return Path(env["ZIGWHEEL_TEST_CORPUS"])
+    return platformdirs.user_cache_path("zigwheel-tests") / "wheel-corpus"
+
+
+def download_corpus(folder: Path) -> list[Path]:
+    """Download (once) every corpus wheel; return the wheel paths present afterwards."""
+    for requirement, family, python in CORPUS:
+        target = folder / family / python / requirement.replace("==", "-")
+        if any(target.glob("*.whl")):
+            continue
+        target.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--only-binary=:all:",
+            "--no-deps",
+            "--python-version",
+            python,
+            "-d",
+            str(target),
+            requirement,
+        ]
+        for platform in _PLATFORMS[family]:
+            cmd += ["--platform", platform]
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=900)
+        if result.returncode != 0:
+            sys.stderr.write(f"could not download {requirement} ({family}): {result.stderr}\n")
+    return sorted(folder.rglob("*.whl"))
+
+
+def auditwheel_tag(wheel: Path) -> str:
+    """auditwheel's overall tag for ``wheel`` ("error: ..." when it refuses the wheel).
+
+    auditwheel searches the host's library folders for libraries the wheel does not bundle; when
+    that search hits a linker script (a musl wheel needing "libc.so" on a host with glibc's
+    development files) it crashes. Its verdict does not depend on what the search finds, so the
+    run is then repeated with an empty search path (``--ldpaths ""``).
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("LD_LIBRARY_PATH", "AUDITWHEEL_LD_LIBRARY_PATH")
+    }
+    for extra in ([], ["--ldpaths", ""]):
+        cmd = [sys.executable, "-m", "auditwheel", "show", "--json", *extra, str(wheel)]
+        result = subprocess.run(
+            cmd, capture_output=True, text=True, check=False, env=env, timeout=900
+        )
+        start = result.stdout.find("{")
+        if start >= 0:
+            document = json.loads(result.stdout[start:])
+            return str(document.get("overall_tag") or f"error: {document.get('error')}")
+    return f"error: {result.stderr.strip().splitlines()[-1:]}"
+
+
+@pytest.fixture(scope="session")
+def corpus() -> list[Path]:
+    folder = corpus_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return download_corpus(folder)
+
+
+def _builders() -> ModuleType:
+    """The wheel builders of tests/integration/test_check_build.py (tests are not a package)."""
+    path = Path(__file__).resolve().parents[1] / "integration" / "test_check_build.py"
+    spec = importlib.util.spec_from_file_location("zigwheel_check_builders", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def broken_wheels(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """A wheel built natively on this host tagged manylinux_2_17, and one re-tagged manylinux1."""
+    builders = _builders()
+    folder = tmp_path_factory.mktemp("broken")
+    native: Path = builders.host_built_wheel(folder)
+    return [native, builders.retagged_wheel(native, folder, "manylinux1_x86_64")]
+
+
+@pytest.mark.network
+@pytest.mark.slow
+def test_policy_matches_auditwheel_on_real_wheels(
+    corpus: list[Path], broken_wheels: list[Path]
+) -> None:
+    assert len(corpus) >= 40, f"only {len(corpus)} corpus wheels could be downloaded"
+    families = {w.parent.parent.parent.name for w in corpus}
+    assert {X86, ARM, MUSL} <= families
+    mismatches = []
+    for wheel in [*corpus, *broken_wheels]:
+        ours = check_wheel(wheel)
+        theirs = auditwheel_tag(wheel)
+        if ours.policy != theirs:
+            mismatches.append(f"{wheel.name}: zigwheel {ours.policy}, auditwheel {theirs}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+@pytest.mark.network
+@pytest.mark.slow
+def test_corpus_wheels_satisfy_their_own_tags(corpus: list[Path]) -> None:
+    # Wheels published by these projects were repaired by auditwheel: their tags hold.
+    failing = {}
+    for wheel in corpus:
+        report = check_wheel(wheel)
+        assert report.readable, report.problems
+        if not report.compliant:
+            failing[wheel.name] = report.problems
+    assert not failing, failing
