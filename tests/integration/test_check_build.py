@@ -1,4 +1,4 @@
-"""zigwheel check on wheels compiled here (gcc, zig): verdicts, offending symbols, host independence."""
+"""zigwheel check on wheels compiled here (gcc, zig): verdicts, symbols, host independence."""
 
 from __future__ import annotations
 
