@@ -203,7 +203,7 @@ def find_qemu(arch: str, path_env: str) -> Path | None:
     return None
 
 
-def _python_env(base_env: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
+def python_env(base_env: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
     """A clean environment for a test Python: no PYTHON*, LD_* or virtualenv settings of ours."""
     env = {
         key: value
@@ -237,7 +237,7 @@ def root_runner(
         extra["PYTHONHOME"] = str(python.parent.parent)
     if site_dir is not None:
         extra["PYTHONPATH"] = str(site_dir)
-    run_env = _python_env(env, extra)
+    run_env = python_env(env, extra)
     if info.arch == host_arch():
         if info.interpreter is None:
             msg = f"{python} has no PT_INTERP: a static Python cannot prove anything about glibc"
@@ -320,6 +320,7 @@ class BuiltRoot:
     debian_arch: str
     arch: str
     python: str
+    glibc: str
     packages: tuple[str, ...]
     from_cache: bool
 
@@ -331,6 +332,7 @@ class BuiltRoot:
             "debian_arch": self.debian_arch,
             "arch": self.arch,
             "python": self.python,
+            "glibc": self.glibc,
             "packages": list(self.packages),
             "from_cache": self.from_cache,
         }
@@ -348,6 +350,7 @@ def _from_marker(path: Path, marker: Mapping[str, Any]) -> BuiltRoot:
         debian_arch=str(marker.get("debian_arch", "")),
         arch=str(marker.get("arch", "")),
         python=str(marker.get("python", "")),
+        glibc=str(marker.get("glibc", "")),
         packages=tuple(str(p) for p in marker.get("packages", [])),
         from_cache=True,
     )
@@ -428,6 +431,7 @@ def build_debian_root(
             debian_arch=debian_arch,
             arch=recipe.arches[debian_arch],
             python=version,
+            glibc=_glibc_of(packages),
             packages=tuple(f"{p.name}={p.version}" for p in packages),
             from_cache=False,
         )
@@ -450,6 +454,15 @@ def build_debian_root(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return built
+
+
+def _glibc_of(packages: Sequence[Any]) -> str:
+    """ "glibc 2.31" from the libc6 package's version (2.31-13+deb11u11)."""
+    for package in packages:
+        if package.name == "libc6":
+            upstream = package.version.split(":")[-1].split("-")[0]
+            return f"glibc {'.'.join(upstream.split('.')[:2])}"
+    return ""
 
 
 def _find_release(mirrors: Sequence[str], release: str) -> tuple[str, Any]:
@@ -505,3 +518,48 @@ def _cached_download(url: str, folder: Path, *, sha256: str, size: int, suffix: 
         msg = f"cannot write {path}: {err}"
         raise CacheError(msg, hint="check the cache folder's permissions and free space") from err
     return data
+
+
+DEBIAN_ARCHES = {"x86_64": "amd64", "aarch64": "arm64", "i686": "i386", "armv7l": "armhf",
+                 "ppc64le": "ppc64el", "s390x": "s390x", "riscv64": "riscv64"}  # fmt: skip
+
+
+def ensure_debian_root(
+    release: str,
+    arch: str | None = None,
+    *,
+    env: Mapping[str, str],
+    etc_apt: Path = Path("/etc/apt"),
+    dest: Path | None = None,
+    mirrors: Sequence[str] = (),
+    python: str | None = None,
+    packages: Sequence[str] = (),
+) -> BuiltRoot:
+    """Return a Debian root, building it into zigwheel's cache (or ``dest``) when missing.
+
+    ``arch`` is a Debian or a wheel architecture name (default: this machine's); ``mirrors``
+    default to the http(s) mirrors of the apt configuration under ``etc_apt``.
+    """
+    from zigwheel import debian  # noqa: PLC0415
+    from zigwheel.cache import cache_root  # noqa: PLC0415
+
+    cache = cache_root(env)
+    debian_arch = arch or host_arch()
+    debian_arch = DEBIAN_ARCHES.get(debian_arch, debian_arch)
+    if dest is None:
+        name = debian_root_name(release, debian_arch, python)
+        if packages:
+            name += "-" + "-".join(sorted(packages))
+        dest = cache / "roots" / name
+    chosen = [m.rstrip("/") for m in mirrors] or debian.mirror_candidates(
+        debian.read_apt_sources(etc_apt)
+    )
+    return build_debian_root(
+        release=release,
+        debian_arch=debian_arch,
+        dest=dest.absolute(),
+        cache=cache,
+        mirrors=chosen,
+        python=python,
+        extra_packages=packages,
+    )

@@ -497,7 +497,7 @@ def run_wheel_test(
             result.reason = (
                 f"{arch}: not tested, no --root given and no cached root for {arch} "
                 f"(build one with `zigwheel root debian --release bookworm --arch "
-                f"{_debian_arch(arch)}`)"
+                f"{roots.DEBIAN_ARCHES.get(arch, arch)}`)"
             )
             return result
     with tempfile.TemporaryDirectory(prefix="zigwheel-test-") as temp:
@@ -586,8 +586,3 @@ def _run_tests(
     result.status = PASSED
     result.output = _readable("\n".join(outputs))
     return result
-
-
-def _debian_arch(arch: str) -> str:
-    return {"x86_64": "amd64", "aarch64": "arm64", "i686": "i386", "armv7l": "armhf",
-            "ppc64le": "ppc64el"}.get(arch, arch)  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -15,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from zigwheel import roots, wheeltest
-from zigwheel.cache import cache_root
 
 # A limited-API (abi3, Python >= 3.9) module whose `spawn()` starts a thread: with the host's
 # glibc 2.36, gcc binds pthread_create to GLIBC_2.34; zig for glibc 2.17 binds it to 2.2.5.
@@ -38,8 +38,6 @@ static PyMethodDef methods[] = {{"spawn", spawn, METH_NOARGS, "Start a thread."}
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "tinyext", NULL, -1, methods};
 PyMODINIT_FUNC PyInit_tinyext(void) { return PyModule_Create(&module); }
 """
-
-DEBIAN_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 
 
 def _record_line(name: str, data: bytes) -> str:
@@ -106,18 +104,7 @@ def tiny_wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def debian_root(release: str, arch: str) -> Path:
     """A cached Debian root (built by .ci/provision.d/roots.sh, or now if missing)."""
-    from zigwheel import debian  # noqa: PLC0415
-
-    cache = cache_root(os.environ)
-    name = roots.debian_root_name(release, DEBIAN_ARCH[arch], None)
-    built = roots.build_debian_root(
-        release=release,
-        debian_arch=DEBIAN_ARCH[arch],
-        dest=cache / "roots" / name,
-        cache=cache,
-        mirrors=debian.mirror_candidates(debian.read_apt_sources(Path("/etc/apt"))),
-    )
-    return built.path
+    return roots.ensure_debian_root(release, arch, env=os.environ).path
 
 
 @pytest.fixture(scope="session")
@@ -204,3 +191,52 @@ def test_wheel_for_another_arch_is_refused_by_a_root(
     )
     assert result.status == wheeltest.NOT_TESTED
     assert "manylinux_2_17_aarch64 does not run on CPython 3.9, glibc 2.31, x86_64" in result.reason
+
+
+def zigwheel_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "zigwheel", *args], capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.network
+def test_cli_reports_each_wheel_and_fails_on_the_glibc_error(
+    tiny_wheels: dict[str, Path], bullseye_amd64: Path
+) -> None:
+    if "gcc-x86_64" not in tiny_wheels:
+        pytest.skip("needs gcc on an x86_64 host")
+    wheels = [tiny_wheels["zig-x86_64"], tiny_wheels["gcc-x86_64"], tiny_wheels["zig-aarch64"]]
+    done = zigwheel_cli("test", "--json", "--root", str(bullseye_amd64), *map(str, wheels))
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    statuses = {Path(r["path"]).name: r["status"] for r in report["results"]}
+    assert statuses == {
+        wheels[0].name: "passed",
+        wheels[1].name: "failed",
+        wheels[2].name: "not-tested",
+    }
+    assert report["summary"] == {"passed": 1, "failed": 1, "not-tested": 1}
+    human = zigwheel_cli("test", "--root", str(bullseye_amd64), str(wheels[1]))
+    assert human.returncode == 1
+    assert "FAIL " + wheels[1].name in human.stdout
+    assert "version `GLIBC_2.34' not found" in human.stdout
+
+
+def test_cli_passes_a_wheel_in_a_host_venv_and_honours_the_project_command(
+    tiny_wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.zigwheel]\n"
+        "test-command = \"python -c 'import tinyext; assert tinyext.spawn() == 7'\"\n"
+    )
+    done = zigwheel_cli("test", "--project", str(tmp_path), str(tiny_wheels["zig-x86_64"]))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "the test command exited with code 1" in done.stdout
+    assert "AssertionError" in done.stdout
+    ok = zigwheel_cli(
+        "test", "--command", "python -c 'import tinyext; print(tinyext.spawn())'",
+        str(tiny_wheels["zig-x86_64"]),
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "1 passed, 0 failed, 0 not tested" in ok.stdout

@@ -28,8 +28,6 @@ root_app = typer.Typer(
     no_args_is_help=True,
 )
 
-_DEBIAN_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "i386", "armv7l": "armhf",
-                "ppc64le": "ppc64el", "s390x": "s390x", "riscv64": "riscv64"}  # fmt: skip
 _LABELS = {
     "passed": "[green]PASS[/]",
     "failed": "[red]FAIL[/]",
@@ -56,14 +54,6 @@ def _expand(paths: list[Path]) -> list[Path]:
     return wheels
 
 
-def _mirrors(explicit: list[str]) -> list[str]:
-    from zigwheel import debian  # noqa: PLC0415
-
-    if explicit:
-        return [m.rstrip("/") for m in explicit]
-    return debian.mirror_candidates(debian.read_apt_sources(Path("/etc/apt")))
-
-
 def _debian_root(
     release: str,
     *,
@@ -74,23 +64,15 @@ def _debian_root(
     packages: list[str] | None = None,
 ) -> BuiltRoot:
     from zigwheel import roots  # noqa: PLC0415
-    from zigwheel.cache import cache_root  # noqa: PLC0415
 
-    cache = cache_root(os.environ)
-    debian_arch = arch or _DEBIAN_ARCH.get(roots.host_arch(), roots.host_arch())
-    debian_arch = _DEBIAN_ARCH.get(debian_arch, debian_arch)  # accept wheel names too
-    if dest is None:
-        extra = "-" + "-".join(sorted(packages)) if packages else ""
-        name = roots.debian_root_name(release, debian_arch, python) + extra
-        dest = cache / "roots" / name
-    return roots.build_debian_root(
-        release=release,
-        debian_arch=debian_arch,
-        dest=dest.absolute(),
-        cache=cache,
-        mirrors=_mirrors(mirrors or []),
+    return roots.ensure_debian_root(
+        release,
+        arch,
+        env=os.environ,
+        dest=dest,
+        mirrors=mirrors or (),
         python=python,
-        extra_packages=packages or (),
+        packages=packages or (),
     )
 
 
