@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
@@ -11,13 +13,27 @@ from rich.markup import escape
 from zigwheel.cli._console import err_console, out_console, print_json
 from zigwheel.errors import EXIT_FAILED_CHECK
 from zigwheel.explain import JSON_VERSION, Explanation, explain, read_log
+from zigwheel.targets import parse_arch, parse_policy
+from zigwheel.workflow import (
+    DEFAULT_OUTPUT,
+    DEFAULT_POLICIES,
+    DEFAULT_TARGETS,
+    regenerate_command,
+    render_github_workflow,
+    resolve_targets,
+    write_workflow,
+)
 
 
 def explain_command(
     logfile: str = typer.Argument(
-        "-", metavar="[LOGFILE | -]", help="A build, install or upload log; - reads standard input."
+        "-",
+        metavar="[LOGFILE | -]",
+        help="A build, install or upload log; - reads standard input.",
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the result as JSON on stdout."
+    ),
 ) -> None:
     """Explain a failed build, install or upload: what went wrong and how to fix it."""
     if logfile == "-":
@@ -59,6 +75,108 @@ def _print_explanations(found: list[Explanation], source: str) -> None:
         out.print(f"  [bold green]fix:[/]   {escape(item.fix)}")
 
 
+ci_app = typer.Typer(
+    name="ci",
+    help="Write CI configuration that builds, checks, tests and publishes wheels with zigwheel.",
+    no_args_is_help=True,
+)
+
+
+def _split(values: list[str] | None) -> list[str]:
+    """Repeated and comma-separated option values as one list, in order, without duplicates."""
+    items = [part.strip() for value in values or [] for part in value.split(",")]
+    return list(dict.fromkeys(item for item in items if item))
+
+
+@ci_app.command("github")
+def ci_github_command(
+    *,
+    targets: Annotated[
+        Optional[list[str]],  # noqa: UP045 - typer reads the annotation at run time
+        typer.Option(
+            "--targets",
+            "-t",
+            help="Architectures, comma-separated or repeated (default: x86_64,aarch64).",
+        ),
+    ] = None,
+    manylinux: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--manylinux",
+            help="Policy to build for, repeatable: 2_17, manylinux_2_28, musllinux_1_2 ... "
+            "(default: manylinux_2_17).",
+        ),
+    ] = None,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output", "-o", help="Workflow file to write; - prints it to stdout."
+        ),
+    ] = str(DEFAULT_OUTPUT),
+    one_job: Annotated[
+        bool,
+        typer.Option(
+            "--one-job", help="Build every target in one job instead of a matrix."
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace an existing, different workflow file."),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result as JSON.")
+    ] = False,
+) -> None:
+    """Write a GitHub Actions workflow: zigwheel builds, checks and tests the wheels on a plain
+    Ubuntu runner (no container), uploads them as artifacts, builds the sdist, and publishes
+    tags to PyPI with trusted publishing."""
+    arches = list(
+        dict.fromkeys(parse_arch(a).value for a in _split(targets) or DEFAULT_TARGETS)
+    )
+    policies = list(
+        dict.fromkeys(
+            parse_policy(p).name for p in _split(manylinux) or DEFAULT_POLICIES
+        )
+    )
+    resolved = resolve_targets(arches, policies)
+    command = regenerate_command(arches, policies, one_job=one_job)
+    if output not in {"-", str(DEFAULT_OUTPUT)}:
+        command += f" -o {shlex.quote(output)}"
+    text = render_github_workflow(resolved, one_job=one_job, command=command)
+    document: dict[str, object] = {
+        "version": 1,
+        "jobs": "one-job" if one_job else "matrix",
+        "targets": [
+            {"arch": t.arch.value, "policy": t.policy, "platform": t.platform_tag,
+             "rust_target": t.rust_triple}
+            for t in resolved
+        ],
+    }  # fmt: skip
+    if output == "-":
+        if as_json:
+            print_json(
+                {**document, "path": None, "action": "printed", "workflow": text}
+            )
+        else:
+            sys.stdout.write(text)
+        return
+    result = write_workflow(text, Path(output), force=force)
+    if as_json:
+        print_json({**document, "path": str(result.path), "action": result.action})
+        return
+    verb = {"created": "wrote", "replaced": "replaced", "unchanged": "unchanged:"}[
+        result.action
+    ]
+    out_console().print(f"{verb} {result.path}", markup=False)
+    if result.action != "unchanged":
+        err_console().print(
+            "next: register this repository, the workflow file name and the environment 'pypi' "
+            "as a trusted publisher of the project on PyPI; pushing a tag v* then publishes.",
+            markup=False,
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the zigwheel app."""
     app.command("explain")(explain_command)
+    app.add_typer(ci_app, name="ci")
