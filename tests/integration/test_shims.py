@@ -1,0 +1,389 @@
+"""Real zig compiles through the shims: ELF architecture, glibc symbol versions, rewrites, runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from elftools.elf.elffile import ELFFile
+from elftools.elf.gnuversions import GNUVerNeedSection
+
+from zigwheel.shims import ShimSet, install_shims
+from zigwheel.targets import resolve_target
+from zigwheel.zig import Zig, locate_zig
+
+# Functions whose default symbol version on a modern glibc is newer than 2.17:
+# pow/exp/log -> GLIBC_2.29, fcntl -> GLIBC_2.28 (fcntl64), stat -> GLIBC_2.33,
+# pthread_create -> GLIBC_2.34 (libpthread merged into libc), memcpy -> GLIBC_2.14 (x86_64).
+PROGRAM = textwrap.dedent(
+    """
+    #include <fcntl.h>
+    #include <math.h>
+    #include <pthread.h>
+    #include <stdio.h>
+    #include <string.h>
+    #include <sys/stat.h>
+    #include <unistd.h>
+
+    #ifndef _FOO
+    #error "_FOO is not defined: -Wp,-D_FOO=1 was lost"
+    #endif
+
+    static void *work(void *arg) {
+        double *x = arg;
+        *x = pow(*x, 2.0) + log(*x) + exp(0.0);
+        return NULL;
+    }
+
+    int main(int argc, char **argv) {
+        char src[64], dst[64];
+        double x = 1.0 + argc;
+        pthread_t thread;
+        struct stat st;
+        size_t n = (size_t)snprintf(src, sizeof src, "zigwheel %d", _FOO);
+        memcpy(dst, src, n + 1);
+        if (pthread_create(&thread, NULL, work, &x) != 0) return 2;
+        pthread_join(thread, NULL);
+        if (stat(argv[0], &st) != 0) return 3;
+        int fd = open(argv[0], O_RDONLY);
+        if (fd < 0 || fcntl(fd, F_GETFD) < 0) return 4;
+        close(fd);
+        printf("%s %.3f\\n", dst, x);
+        return 0;
+    }
+    """
+)
+
+LIBRARY = textwrap.dedent(
+    """
+    #include <math.h>
+    #include <string.h>
+    double zw_norm(const double *v, unsigned n) {
+        double s = 0.0;
+        double copy[16];
+        memcpy(copy, v, (n < 16 ? n : 16) * sizeof *v);
+        for (unsigned i = 0; i < n && i < 16; i++) s += pow(copy[i], 2.0);
+        return sqrt(s) + log(1.0) + exp(0.0) - 1.0;
+    }
+    """
+)
+
+CXX_PROGRAM = textwrap.dedent(
+    """
+    #include <iostream>
+    #include <map>
+    #include <string>
+    #include <thread>
+    #include <vector>
+    int main() {
+        std::map<std::string, std::vector<int>> m{{"zig", {1, 2, 3}}};
+        int total = 0;
+        std::thread t([&] { for (int v : m["zig"]) total += v; });
+        t.join();
+        std::cout << "cxx " << total << std::endl;
+        return total == 6 ? 0 : 1;
+    }
+    """
+)
+
+E_MACHINE = {"x86_64": "EM_X86_64", "aarch64": "EM_AARCH64"}
+
+
+@pytest.fixture(scope="module")
+def zig() -> Zig:
+    return locate_zig(os.environ)
+
+
+@pytest.fixture(scope="module")
+def shim_sets(zig: Zig, session_cache: Path) -> dict[str, ShimSet]:
+    wanted = {
+        "x86_64-2_17": ("x86_64", "manylinux_2_17"),
+        "aarch64-2_17": ("aarch64", "manylinux2014"),
+        "x86_64-musl": ("x86_64", "musllinux_1_2"),
+        "aarch64-musl": ("aarch64", "musllinux_1_2"),
+        "x86_64-2_36": ("x86_64", "manylinux_2_36"),
+    }
+    return {
+        name: install_shims(resolve_target(arch, policy), zig, session_cache)
+        for name, (arch, policy) in wanted.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sources")
+    (folder / "prog.c").write_text(PROGRAM)
+    (folder / "lib.c").write_text(LIBRARY)
+    (folder / "prog.cpp").write_text(CXX_PROGRAM)
+    return folder
+
+
+def compile_with(tool: Path, args: list[str], cwd: Path) -> None:
+    result = subprocess.run(
+        [str(tool), *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=600
+    )
+    assert result.returncode == 0, f"{tool.name} {' '.join(args)}\n{result.stdout}{result.stderr}"
+
+
+def elf_facts(path: Path) -> tuple[str, set[str], bool]:
+    """(e_machine, required GLIBC_* versions, has a PT_INTERP/dynamic section)."""
+    with path.open("rb") as handle:
+        elf = ELFFile(handle)
+        versions: set[str] = set()
+        for section in elf.iter_sections():
+            if isinstance(section, GNUVerNeedSection):
+                for _needed, auxiliaries in section.iter_versions():
+                    versions.update(aux.name for aux in auxiliaries)
+        dynamic = elf.get_section_by_name(".dynamic") is not None
+        return elf["e_machine"], {v for v in versions if v.startswith("GLIBC_2")}, dynamic
+
+
+def glibc_max(versions: set[str]) -> tuple[int, ...]:
+    return max(tuple(int(p) for p in v[len("GLIBC_") :].split(".")) for v in versions)
+
+
+@pytest.mark.parametrize("name", ["x86_64-2_17", "aarch64-2_17"])
+def test_program_and_shared_library_stay_within_glibc_2_17(
+    name: str, shim_sets: dict[str, ShimSet], sources: Path, tmp_path: Path
+) -> None:
+    shims = shim_sets[name]
+    exe = tmp_path / "prog"
+    lib = tmp_path / "libnorm.so"
+    # Flags zig rejects on its own: the shim must rewrite or drop them.
+    compile_with(
+        shims.cc,
+        [
+            "-O2",
+            "-Wp,-D_FOO=7",
+            str(sources / "prog.c"),
+            "-o",
+            str(exe),
+            "-lm",
+            "-lpthread",
+            "-Wl,--no-undefined-version",
+            f"--target={shims.target.rust_triple}",
+        ],
+        tmp_path,
+    )
+    compile_with(
+        shims.cc,
+        ["-O2", "-shared", "-fPIC", str(sources / "lib.c"), "-o", str(lib), "-lm"],
+        tmp_path,
+    )
+    for artefact in (exe, lib):
+        machine, versions, dynamic = elf_facts(artefact)
+        assert machine == E_MACHINE[shims.target.arch.value]
+        assert dynamic
+        assert versions, f"{artefact.name} needs no GLIBC version at all: the check is empty"
+        assert glibc_max(versions) <= (2, 17), sorted(versions)
+
+
+def test_same_program_for_glibc_2_36_needs_newer_symbols(
+    shim_sets: dict[str, ShimSet], sources: Path, tmp_path: Path
+) -> None:
+    """Proves the 2.17 check above can fail: the same source for 2.36 needs GLIBC > 2.17."""
+    exe = tmp_path / "prog"
+    compile_with(
+        shim_sets["x86_64-2_36"].cc,
+        ["-O2", "-D_FOO=1", str(sources / "prog.c"), "-o", str(exe), "-lm", "-lpthread"],
+        tmp_path,
+    )
+    _machine, versions, _dynamic = elf_facts(exe)
+    assert glibc_max(versions) > (2, 17), sorted(versions)
+
+
+@pytest.mark.skipif(sys.platform != "linux" or os.uname().machine != "x86_64", reason="x86_64")
+def test_x86_64_program_runs(shim_sets: dict[str, ShimSet], sources: Path, tmp_path: Path) -> None:
+    exe = tmp_path / "prog"
+    compile_with(
+        shim_sets["x86_64-2_17"].cc,
+        ["-O2", "-Wp,-D_FOO=7", str(sources / "prog.c"), "-o", str(exe), "-lm", "-lpthread"],
+        tmp_path,
+    )
+    result = subprocess.run([str(exe)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert result.stdout.startswith("zigwheel 7 ")
+
+
+@pytest.mark.parametrize("name", ["x86_64-musl", "aarch64-musl"])
+def test_static_musl_program_runs(
+    name: str, shim_sets: dict[str, ShimSet], sources: Path, tmp_path: Path
+) -> None:
+    shims = shim_sets[name]
+    exe = tmp_path / "prog"
+    compile_with(
+        shims.cc,
+        ["-O2", "-static", "-D_FOO=3", str(sources / "prog.c"), "-o", str(exe), "-lm", "-lc"],
+        tmp_path,
+    )
+    machine, versions, _dynamic = elf_facts(exe)
+    assert machine == E_MACHINE[shims.target.arch.value]
+    assert not versions
+    if shims.target.arch.value == os.uname().machine:
+        argv = [str(exe)]
+    else:
+        qemu = shutil.which(f"qemu-{shims.target.qemu}-static") or shutil.which(
+            f"qemu-{shims.target.qemu}"
+        )
+        if qemu is None:
+            pytest.skip(f"qemu-{shims.target.qemu} is not installed")
+        argv = [qemu, str(exe)]
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("zigwheel 3 ")
+
+
+@pytest.mark.parametrize("name", ["x86_64-2_17", "aarch64-2_17"])
+def test_cxx_program_links(
+    name: str, shim_sets: dict[str, ShimSet], sources: Path, tmp_path: Path
+) -> None:
+    shims = shim_sets[name]
+    exe = tmp_path / "prog-cxx"
+    compile_with(shims.cxx, ["-O1", str(sources / "prog.cpp"), "-o", str(exe)], tmp_path)
+    machine, versions, _dynamic = elf_facts(exe)
+    assert machine == E_MACHINE[shims.target.arch.value]
+    assert glibc_max(versions) <= (2, 17), sorted(versions)
+    if shims.target.arch.value == os.uname().machine:
+        result = subprocess.run([str(exe)], capture_output=True, text=True, check=False)
+        assert result.returncode == 0
+        assert result.stdout.strip() == "cxx 6"
+
+
+def test_static_archive_with_ar_and_ranlib(
+    shim_sets: dict[str, ShimSet], sources: Path, tmp_path: Path
+) -> None:
+    shims = shim_sets["aarch64-2_17"]
+    obj = tmp_path / "lib.o"
+    archive = tmp_path / "libnorm.a"
+    compile_with(shims.cc, ["-O2", "-fPIC", "-c", str(sources / "lib.c"), "-o", str(obj)], tmp_path)
+    compile_with(shims.ar, ["crs", str(archive), str(obj)], tmp_path)
+    compile_with(shims.ranlib, [str(archive)], tmp_path)
+    main = tmp_path / "main.c"
+    main.write_text(
+        "double zw_norm(const double*, unsigned);\nint main(void){double v[2]={3,4};"
+        "return zw_norm(v, 2) == 5.0 ? 0 : 1;}\n"
+    )
+    compile_with(shims.cc, [str(main), str(archive), "-o", str(tmp_path / "main"), "-lm"], tmp_path)
+    machine, _versions, _dynamic = elf_facts(tmp_path / "main")
+    assert machine == "EM_AARCH64"
+
+
+def test_linker_flags_from_rustc_and_a_response_file(
+    shim_sets: dict[str, ShimSet], sources: Path, tmp_path: Path
+) -> None:
+    """The flags newer rustc passes to the aarch64 linker, inline and in a response file."""
+    shims = shim_sets["aarch64-2_17"]
+    obj = tmp_path / "lib.o"
+    archive = tmp_path / "libnorm.a"
+    compile_with(shims.cc, ["-O2", "-fPIC", "-c", str(sources / "lib.c"), "-o", str(obj)], tmp_path)
+    compile_with(shims.ar, ["crs", str(archive), str(obj)], tmp_path)
+    response = tmp_path / "linker-arguments"
+    response.write_text(
+        "\n".join(
+            [
+                "-Wl,--fix-cortex-a53-843419",
+                "-Wl,-znostart-stop-gc",
+                "-Wl,--whole-archive",
+                f"-Wl,{archive}",
+                "-Wl,--no-whole-archive",
+                "-lgcc_s",
+                "-Wl,--undefined=zw_norm",
+                "-target",
+                "aarch64-unknown-linux-gnu",
+                "-Wl,-plugin-opt=O2",
+            ]
+        )
+        + "\n"
+    )
+    out = tmp_path / "libwhole.so"
+    compile_with(
+        shims.linker,
+        ["-shared", f"@{response}", "-Wl,--no-undefined-version", "-o", str(out), "-lm"],
+        tmp_path,
+    )
+    rewritten = response.read_text().splitlines()
+    assert "-Wl,--fix-cortex-a53-843419" not in rewritten
+    assert str(archive) in rewritten
+    assert "-Wl,-u,zw_norm" in rewritten
+    with out.open("rb") as handle:
+        symbols = ELFFile(handle).get_section_by_name(".dynsym")
+        assert symbols.get_symbol_by_name("zw_norm"), "--whole-archive member was not linked"
+
+
+def test_shim_passes_arguments_with_spaces_and_quotes(
+    shim_sets: dict[str, ShimSet], tmp_path: Path
+) -> None:
+    folder = tmp_path / "dir with 'quotes' and spaces"
+    folder.mkdir()
+    source = folder / "it's here.c"
+    source.write_text(
+        '#include <string.h>\nint main(void){return strcmp(MSG, "a b \\"c\\" $d");}\n'
+    )
+    exe = folder / "out prog"
+    compile_with(
+        shim_sets["x86_64-2_17"].cc,
+        [str(source), '-DMSG="a b \\"c\\" $d"', "-o", str(exe)],
+        tmp_path,
+    )
+    if os.uname().machine == "x86_64":
+        assert subprocess.run([str(exe)], check=False).returncode == 0
+
+
+def test_cli_env_output_evaluates_in_sh(session_cache: Path, tmp_path: Path) -> None:
+    env = dict(os.environ, ZIGWHEEL_CACHE_DIR=str(session_cache))
+    source = tmp_path / "hello.c"
+    source.write_text("int main(void){return 0;}\n")
+    script = (
+        f'eval "$({sys.executable} -m zigwheel shims --target aarch64 --manylinux 2_17 --env)" && '
+        f'"$CC_aarch64_unknown_linux_gnu" {source} -o {tmp_path / "hello"}'
+    )
+    result = subprocess.run(
+        ["sh", "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    machine, _versions, _dynamic = elf_facts(tmp_path / "hello")
+    assert machine == "EM_AARCH64"
+
+
+CONCURRENT_INSTALL = """
+import os, sys
+from pathlib import Path
+from zigwheel.shims import install_shims
+from zigwheel.targets import resolve_target
+from zigwheel.zig import Zig
+zig = Zig(path=Path(sys.argv[2]), version=sys.argv[3], pinned=sys.argv[3], command=(sys.argv[2],))
+shims = install_shims(resolve_target("x86_64", "manylinux_2_17"), zig, Path(sys.argv[1]))
+print(shims.directory)
+"""
+
+
+def test_eight_processes_install_the_same_shims_at_once(zig: Zig, tmp_path: Path) -> None:
+    cache = tmp_path / "fresh-cache"
+    cache.mkdir()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CONCURRENT_INSTALL, str(cache), str(zig.path), zig.version],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    assert all(proc.returncode == 0 for proc in procs), [err for _out, err in outputs]
+    directories = {out.strip() for out, _err in outputs}
+    assert len(directories) == 1
+    directory = Path(directories.pop())
+    leftovers = [p.name for p in directory.parent.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+    expected = {"cc", "c++", "ar", "ranlib", "linker", "toolchain.cmake", "zigwheel-shims.json"}
+    assert {p.name for p in directory.iterdir()} == expected
+    source = tmp_path / "t.c"
+    source.write_text("int main(void){return 0;}\n")
+    for tool in ("cc", "c++", "linker"):
+        compile_with(directory / tool, [str(source), "-o", str(tmp_path / tool)], tmp_path)
