@@ -258,7 +258,8 @@ def resolve_target(arch: str | Arch, policy: str | LibcPolicy) -> Target:
     available = info.manylinux if libc_policy.libc == "gnu" else info.musllinux
     if libc_policy.short not in available:
         asked = policy if isinstance(policy, str) else libc_policy.name
-        spelled = libc_policy.name if asked == libc_policy.name else f"{asked} ({libc_policy.name})"
+        aliased = asked.strip().lower() in load_table().policy_aliases
+        spelled = f"{asked} ({libc_policy.name})" if aliased else libc_policy.name
         msg = f"{spelled} does not exist for {arch_value.value}"
         raise ConfigError(msg, hint=f"use one of: {', '.join(supported_policies(arch_value))}")
     if libc_policy.libc == "gnu" and libc_policy.version < info.zig_min_glibc:

@@ -1,0 +1,129 @@
+"""Locating zig in fake ziglang installs (both wheel layouts), version checks, and the pin."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from zigwheel.errors import ToolchainError
+from zigwheel.resources import load_toml, toolchains_dir
+from zigwheel.targets import pinned_zig_version
+from zigwheel.zig import candidate_binaries, find_package_dir, locate_zig
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def fake_zig(path: Path, version: str) -> Path:
+    """An executable that answers `version` like zig does."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'#!/bin/sh\n[ "$1" = version ] && echo {version} && exit 0\nexit 9\n')
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+def fake_package(site: Path) -> Path:
+    package = site / "ziglang"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    # Importing __main__ would run zig: locate_zig must never import it.
+    (package / "__main__.py").write_text("raise SystemExit('ziglang.__main__ was imported')\n")
+    return package
+
+
+def test_layout_binary_inside_package(tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    package = fake_package(site)
+    binary = fake_zig(package / "zig", pinned_zig_version())
+    zig = locate_zig(os.environ, search_path=[str(site)])
+    assert zig.path == binary
+    assert zig.command == (str(binary),)
+    assert zig.direct
+    assert zig.version == zig.pinned == pinned_zig_version()
+
+
+def test_layout_data_scripts_in_prefix_bin(tmp_path: Path) -> None:
+    prefix = tmp_path / "venv"
+    site = prefix / "lib" / "python3.11" / "site-packages"
+    fake_package(site)
+    binary = fake_zig(prefix / "bin" / "zig", pinned_zig_version())
+    zig = locate_zig(os.environ, search_path=[str(site)])
+    assert zig.path == binary
+    assert zig.direct
+
+
+def test_binary_inside_package_wins_over_prefix_bin(tmp_path: Path) -> None:
+    prefix = tmp_path / "venv"
+    site = prefix / "lib" / "python3.11" / "site-packages"
+    package = fake_package(site)
+    inner = fake_zig(package / "zig", pinned_zig_version())
+    fake_zig(prefix / "bin" / "zig", pinned_zig_version())
+    assert candidate_binaries(package)[0] == inner
+    assert locate_zig(os.environ, search_path=[str(site)]).path == inner
+
+
+def test_fallback_to_python_m_ziglang(tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    package = fake_package(site)
+    (package / "__main__.py").write_text(
+        f"import sys\nif sys.argv[1:] == ['version']:\n    print('{pinned_zig_version()}')\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(site))
+    zig = locate_zig(env, search_path=[str(site)])
+    assert zig.command == (sys.executable, "-m", "ziglang")
+    assert not zig.direct
+
+
+def test_missing_package(tmp_path: Path) -> None:
+    with pytest.raises(ToolchainError) as info:
+        locate_zig(os.environ, search_path=[str(tmp_path)])
+    assert "ziglang package (zig) is not installed" in str(info.value)
+    assert (
+        info.value.hint == f"install the pinned zig: pip install 'ziglang=={pinned_zig_version()}'"
+    )
+    assert info.value.exit_code == 3
+
+
+def test_wrong_version_is_refused_unless_asked(tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    package = fake_package(site)
+    fake_zig(package / "zig", "0.11.0")
+    with pytest.raises(ToolchainError, match=r"zig 0\.11\.0 at .* is not the pinned version"):
+        locate_zig(os.environ, search_path=[str(site)])
+    zig = locate_zig(os.environ, search_path=[str(site)], require_pin=False)
+    assert zig.version == "0.11.0"
+    assert zig.to_json()["matches_pin"] is False
+
+
+def test_broken_binary(tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    package = fake_package(site)
+    binary = package / "zig"
+    binary.write_text("#!/bin/sh\nexit 3\n")
+    binary.chmod(0o755)
+    with pytest.raises(ToolchainError, match="version failed with exit code 3"):
+        locate_zig(os.environ, search_path=[str(site)])
+
+
+def test_package_is_found_without_importing_it(tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    package = fake_package(site)
+    (package / "__init__.py").write_text("raise SystemExit('ziglang was imported')\n")
+    assert find_package_dir([str(site)]) == package
+
+
+def test_pin_agrees_with_pyproject() -> None:
+    text = (REPO / "pyproject.toml").read_text()
+    (pin,) = re.findall(r'"ziglang==([^"]+)"', text)
+    assert pin == pinned_zig_version()
+    assert load_toml(toolchains_dir() / "targets.toml")["zig"]["version"] == pin
+
+
+def test_installed_zig_is_the_pin() -> None:
+    zig = locate_zig(os.environ)
+    assert zig.version == pinned_zig_version()
+    assert zig.direct
