@@ -7,6 +7,7 @@ import hashlib
 import io
 import logging
 import lzma
+import re
 import stat
 import tarfile
 import urllib.error
@@ -33,6 +34,7 @@ class AptSource:
     uri: str
     suites: tuple[str, ...]
     components: tuple[str, ...]
+    signed_by: str = ""  # keyring file named by the source ("" when none or inline)
 
 
 @dataclass(frozen=True)
@@ -80,24 +82,30 @@ class RootRecipe:
 # ---------------------------------------------------------------- apt sources
 
 
+_ONE_LINE = re.compile(
+    r"deb\s+(?:\[(?P<options>[^\]]*)\]\s*)?(?P<uri>\S+)\s+(?P<suite>\S+)(?P<rest>.*)"
+)
+
+
 def parse_one_line_sources(text: str) -> list[AptSource]:
-    """Parse the one-line ``deb URI SUITE COMPONENT...`` format of ``*.list`` files."""
+    """Parse the one-line ``deb [options] URI SUITE COMPONENT...`` format of ``*.list`` files."""
     sources: list[AptSource] = []
     for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
+        match = _ONE_LINE.fullmatch(raw.split("#", 1)[0].strip())
+        if match is None:
             continue
-        words = line.split()
-        if words[0] != "deb":
-            continue
-        words = words[1:]
-        if words and words[0].startswith("["):  # options such as [arch=amd64 signed-by=...]
-            while words and not words[0].endswith("]"):
-                words = words[1:]
-            words = words[1:]
-        if len(words) < 2:
-            continue
-        sources.append(AptSource(words[0].rstrip("/"), (words[1],), tuple(words[2:])))
+        signed_by = ""
+        for option in (match.group("options") or "").split():
+            if option.startswith("signed-by="):
+                signed_by = option.split("=", 1)[1].split(",")[0]
+        sources.append(
+            AptSource(
+                match.group("uri").rstrip("/"),
+                (match.group("suite"),),
+                tuple(match.group("rest").split()),
+                signed_by,
+            )
+        )
     return sources
 
 
@@ -111,9 +119,12 @@ def parse_deb822_sources(text: str) -> list[AptSource]:
             continue
         suites = tuple(stanza.get("Suites", "").split())
         components = tuple(stanza.get("Components", "").split())
+        signed_by = stanza.get("Signed-By", "").strip()
+        if "\n" in signed_by or not signed_by.startswith("/"):
+            signed_by = ""  # an inline key block: zigwheel only uses keyring files
         for uri in stanza.get("URIs", "").split():
             if suites:
-                sources.append(AptSource(uri.rstrip("/"), suites, components))
+                sources.append(AptSource(uri.rstrip("/"), suites, components, signed_by))
     return sources
 
 
@@ -149,6 +160,33 @@ def mirror_candidates(sources: Sequence[AptSource]) -> list[str]:
         if source.uri.startswith(("http://", "https://")) and source.uri not in seen:
             seen.append(source.uri)
     return seen
+
+
+def keyrings_for(sources: Sequence[AptSource], mirror: str) -> list[Path]:
+    """Keyring files the apt configuration names for ``mirror`` (existing ones only)."""
+    found: list[Path] = []
+    for source in sources:
+        if source.uri.rstrip("/") == mirror.rstrip("/") and source.signed_by:
+            path = Path(source.signed_by)
+            if path.is_file() and path not in found:
+                found.append(path)
+    return found
+
+
+def clearsigned_body(text: str) -> str:
+    """The signed text of an OpenPGP clear-signed message (an InRelease file), dash-unescaped."""
+    lines = text.splitlines()
+    try:
+        start = lines.index("-----BEGIN PGP SIGNED MESSAGE-----")
+        end = lines.index("-----BEGIN PGP SIGNATURE-----", start)
+    except ValueError as err:
+        msg = "the InRelease file is not a clear-signed message"
+        raise UnreadableInputError(msg, hint="check the mirror URL") from err
+    body_start = start + 1
+    while body_start < end and lines[body_start].strip():  # armor headers (Hash: ...)
+        body_start += 1
+    body = [line[2:] if line.startswith("- ") else line for line in lines[body_start + 1 : end]]
+    return "\n".join(body) + "\n"
 
 
 # ---------------------------------------------------------------- control-file parsing

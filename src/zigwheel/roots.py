@@ -18,7 +18,6 @@ from zigwheel.errors import (
     ConfigError,
     ToolchainError,
     UnreadableInputError,
-    ZigwheelError,
 )
 
 MARKER = ".zigwheel-root.json"
@@ -323,6 +322,7 @@ class BuiltRoot:
     glibc: str
     packages: tuple[str, ...]
     from_cache: bool
+    signature: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready description."""
@@ -333,6 +333,7 @@ class BuiltRoot:
             "arch": self.arch,
             "python": self.python,
             "glibc": self.glibc,
+            "signature": self.signature,
             "packages": list(self.packages),
             "from_cache": self.from_cache,
         }
@@ -351,6 +352,7 @@ def _from_marker(path: Path, marker: Mapping[str, Any]) -> BuiltRoot:
         arch=str(marker.get("arch", "")),
         python=str(marker.get("python", "")),
         glibc=str(marker.get("glibc", "")),
+        signature=str(marker.get("signature", "")),
         packages=tuple(str(p) for p in marker.get("packages", [])),
         from_cache=True,
     )
@@ -365,13 +367,17 @@ def build_debian_root(
     mirrors: Sequence[str],
     python: str | None = None,
     extra_packages: Sequence[str] = (),
+    keyrings: Sequence[Path] = (),
+    env: Mapping[str, str] | None = None,
     jobs: int = 4,
 ) -> BuiltRoot:
     """Build (or reuse) a root filesystem of a Debian release from its packages, without root.
 
     ``mirrors`` are base URIs tried in order (the first whose dists/RELEASE/Release exists
-    wins). The Packages index is checked against the Release file's SHA256 and every .deb
-    against the index's SHA256; the Release file's signature is NOT verified. Downloads are
+    wins). The InRelease signature is verified with gpgv against ``keyrings`` when both are
+    available (else the plain Release file is used, unverified, and ``signature`` says so);
+    the Packages index is checked against the Release file's SHA256 and every .deb against
+    the index's SHA256. Downloads are
     kept under ``cache``; the root is assembled in a temporary sibling folder and renamed
     into place, so an interrupted build never leaves a half root at ``dest``.
     """
@@ -394,7 +400,9 @@ def build_debian_root(
         msg = "no Debian mirror was found in the apt configuration"
         raise ConfigError(msg, hint="pass --mirror URL (the base URL that holds dists/ and pool/)")
 
-    mirror, release_info = _find_release(mirrors, release)
+    mirror, release_info, signature = _find_release(
+        mirrors, release, keyrings=keyrings, env=env or {}
+    )
     index_file = debian.pick_packages_file(release_info, "main", debian_arch)
     index_bytes = _cached_download(
         f"{mirror}/dists/{release}/{index_file.path}",
@@ -432,6 +440,7 @@ def build_debian_root(
             arch=recipe.arches[debian_arch],
             python=version,
             glibc=_glibc_of(packages),
+            signature=signature,
             packages=tuple(f"{p.name}={p.version}" for p in packages),
             from_cache=False,
         )
@@ -465,25 +474,70 @@ def _glibc_of(packages: Sequence[Any]) -> str:
     return ""
 
 
-def _find_release(mirrors: Sequence[str], release: str) -> tuple[str, Any]:
+def _find_release(
+    mirrors: Sequence[str], release: str, *, keyrings: Sequence[Path], env: Mapping[str, str]
+) -> tuple[str, Any, str]:
+    """The first mirror serving ``release``, its parsed Release and how it was authenticated.
+
+    With gpgv and a keyring the signed InRelease is verified (a bad signature is an error);
+    without them the plain Release file is used and the result says it is not verified.
+    """
     from zigwheel import debian  # noqa: PLC0415
 
+    gpgv = shutil.which("gpgv", path=env.get("PATH", os.defpath))
+    usable = [k for k in keyrings if k.is_file()]
     problems = []
     for mirror in mirrors:
         base = mirror.rstrip("/")
+        verify = bool(gpgv and usable)
+        url = f"{base}/dists/{release}/{'InRelease' if verify else 'Release'}"
         try:
-            text = debian.fetch(f"{base}/dists/{release}/Release", timeout=60).decode()
-            info = debian.parse_release(text)
-        except ZigwheelError as err:
+            raw = debian.fetch(url, timeout=60)
+        except UnreadableInputError as err:
             problems.append(str(err))
             continue
+        if gpgv and verify:  # a bad signature stops the build: never fall back silently
+            text, signature = verify_inrelease(raw, url, gpgv, usable), "verified"
+        else:
+            text = raw.decode(errors="replace")
+            signature = "not verified (gpgv or an apt keyring is missing)"
+        try:
+            info = debian.parse_release(text)
+        except UnreadableInputError as err:
+            problems.append(f"{url}: {err}")
+            continue
         if release in (info.codename, info.suite):
-            return base, info
+            return base, info, signature
         problems.append(f"{base} serves {info.codename or info.suite} for {release}")
     msg = f"no configured mirror serves the Debian release {release!r}"
     raise ConfigError(
         msg, hint="check the release name, or pass --mirror URL; tried: " + "; ".join(problems)
     )
+
+
+def verify_inrelease(data: bytes, url: str, gpgv: str, keyrings: Sequence[Path]) -> str:
+    """Check an InRelease file's signature with gpgv; return the signed text."""
+    import tempfile  # noqa: PLC0415
+
+    from zigwheel import debian  # noqa: PLC0415
+    from zigwheel._proc import run  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="zigwheel-gpgv-") as temp:
+        signed = Path(temp) / "InRelease"
+        signed.write_bytes(data)
+        argv: list[str | Path] = [gpgv]
+        for keyring in keyrings:
+            argv += ["--keyring", keyring.absolute()]
+        result = run([*argv, signed], check=False, timeout=60)
+    if result.returncode != 0:
+        msg = f"the signature of {url} does not verify with {', '.join(map(str, keyrings))}"
+        raise UnreadableInputError(msg, hint=tail_lines(result.stdout))
+    return debian.clearsigned_body(data.decode(errors="replace"))
+
+
+def tail_lines(text: str, count: int = 5) -> str:
+    """The last lines of a tool's output, for a hint."""
+    return "\n".join(text.strip().splitlines()[-count:])
 
 
 def _default_python(index: Mapping[str, Any]) -> str:
@@ -551,9 +605,9 @@ def ensure_debian_root(
         if packages:
             name += "-" + "-".join(sorted(packages))
         dest = cache / "roots" / name
-    chosen = [m.rstrip("/") for m in mirrors] or debian.mirror_candidates(
-        debian.read_apt_sources(etc_apt)
-    )
+    sources = debian.read_apt_sources(etc_apt)
+    chosen = [m.rstrip("/") for m in mirrors] or debian.mirror_candidates(sources)
+    keyrings = list(dict.fromkeys(k for m in chosen for k in debian.keyrings_for(sources, m)))
     return build_debian_root(
         release=release,
         debian_arch=debian_arch,
@@ -562,4 +616,6 @@ def ensure_debian_root(
         mirrors=chosen,
         python=python,
         extra_packages=packages,
+        keyrings=keyrings,
+        env=env,
     )

@@ -24,7 +24,7 @@ deb http://security.invalid/debian-security bookworm-security main # trailing
 """
     sources = debian.parse_one_line_sources(text)
     assert sources == [
-        debian.AptSource(MIRROR, ("bookworm",), ("main", "contrib")),
+        debian.AptSource(MIRROR, ("bookworm",), ("main", "contrib"), "/k.gpg"),
         debian.AptSource(
             "http://security.invalid/debian-security", ("bookworm-security",), ("main",)
         ),
@@ -51,7 +51,12 @@ Suites: bookworm
 Components: main
 """
     assert debian.parse_deb822_sources(text) == [
-        debian.AptSource(MIRROR, ("bookworm", "bookworm-updates"), ("main",))
+        debian.AptSource(
+            MIRROR,
+            ("bookworm", "bookworm-updates"),
+            ("main",),
+            "/usr/share/keyrings/debian-archive-keyring.gpg",
+        )
     ]
 
 
@@ -64,6 +69,30 @@ def test_read_apt_sources_reads_list_and_sources_files_only(tmp_path: Path) -> N
     (tmp_path / "sources.list.d" / "c.list.disabled").write_text("deb http://c.invalid x main\n")
     uris = [s.uri for s in debian.read_apt_sources(tmp_path)]
     assert uris == [MIRROR, "http://b.invalid/debian"]
+
+
+def test_keyrings_for_a_mirror_are_the_existing_signed_by_files(tmp_path: Path) -> None:
+    keyring = tmp_path / "archive.gpg"
+    keyring.write_bytes(b"key")
+    sources = [
+        debian.AptSource(MIRROR, ("bookworm",), ("main",), str(keyring)),
+        debian.AptSource(MIRROR, ("bookworm-updates",), ("main",), str(tmp_path / "gone.gpg")),
+        debian.AptSource("http://other.invalid", ("x",), ("main",), str(keyring)),
+    ]
+    assert debian.keyrings_for(sources, MIRROR + "/") == [keyring]
+
+
+def test_clearsigned_body_drops_armor_and_unescapes_dashes() -> None:
+    text = (
+        "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\nCodename: bullseye\n"
+        "- -----not armor\nSHA256:\n abc 1 main/binary-amd64/Packages\n"
+        "-----BEGIN PGP SIGNATURE-----\n\nwsFz\n-----END PGP SIGNATURE-----\n"
+    )
+    assert debian.clearsigned_body(text) == (
+        "Codename: bullseye\n-----not armor\nSHA256:\n abc 1 main/binary-amd64/Packages\n"
+    )
+    with pytest.raises(UnreadableInputError, match="not a clear-signed message"):
+        debian.clearsigned_body("Codename: bullseye\n")
 
 
 def test_mirror_candidates_put_the_main_archive_before_security() -> None:

@@ -234,7 +234,7 @@ def root_debian(
     how = "reused from the cache" if built.from_cache else f"{len(built.packages)} packages"
     out_console().print(
         f"{built.path}  (Debian {built.release} {built.debian_arch}, Python {built.python}, "
-        f"{built.glibc}; {how})",
+        f"{built.glibc}; {how}; Release signature {built.signature or 'not recorded'})",
         markup=False,
     )
 
