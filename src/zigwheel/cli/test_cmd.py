@@ -28,6 +28,7 @@ root_app = typer.Typer(
     no_args_is_help=True,
 )
 
+_OUTPUT_LINES = 12  # of a failed test's output in the human report (--json has more)
 _LABELS = {
     "passed": "[green]PASS[/]",
     "failed": "[red]FAIL[/]",
@@ -184,7 +185,8 @@ def _print_results(results: list[WheelTestResult], counts: dict[str, int]) -> No
         if result.reason:
             console.print(f"  {result.reason}", markup=False)
         if result.status == "failed" and result.output:
-            console.print("  " + result.output.replace("\n", "\n  "), markup=False)
+            shown = "\n".join(result.output.splitlines()[-_OUTPUT_LINES:])
+            console.print("  " + shown.replace("\n", "\n  "), markup=False)
         if github and result.status == "failed":
             print(f"::error::zigwheel test {result.wheel}: {github_escape(result.reason)}")
         elif github and result.status == "not-tested":
