@@ -181,7 +181,7 @@ def _is_version_name(name: str) -> bool:
 def library_dirs(root: Path) -> list[Path]:
     """The root's library folders, multiarch ones first, each resolved inside the root."""
     found: list[Path] = []
-    for base in ("lib", "usr/lib", "lib64", "usr/lib64"):
+    for base in ("lib", "usr/lib", "lib64", "usr/lib64", "usr/local/lib"):
         resolved = resolve_in_root(root, base)
         if not resolved.is_dir():
             continue

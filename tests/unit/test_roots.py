@@ -148,3 +148,14 @@ def test_cached_roots_need_the_completion_marker(tmp_path: Path) -> None:
     assert roots.cached_roots(tmp_path) == [tmp_path / "debian-bullseye-amd64"]
     assert roots.roots_for_arch(tmp_path, "x86_64") == [tmp_path / "debian-bullseye-amd64"]
     assert roots.roots_for_arch(tmp_path, "aarch64") == []
+
+
+def test_library_dirs_put_multiarch_first_and_resolve_merged_usr(tmp_path: Path) -> None:
+    (tmp_path / "usr/lib/aarch64-linux-gnu").mkdir(parents=True)
+    (tmp_path / "usr/local/lib").mkdir(parents=True)
+    (tmp_path / "lib").symlink_to("usr/lib")
+    assert roots.library_dirs(tmp_path) == [
+        tmp_path / "usr/lib/aarch64-linux-gnu",
+        tmp_path / "usr/lib",
+        tmp_path / "usr/local/lib",
+    ]
