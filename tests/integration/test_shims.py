@@ -387,3 +387,97 @@ def test_eight_processes_install_the_same_shims_at_once(zig: Zig, tmp_path: Path
     source.write_text("int main(void){return 0;}\n")
     for tool in ("cc", "c++", "linker"):
         compile_with(directory / tool, [str(source), "-o", str(tmp_path / tool)], tmp_path)
+
+
+OTHER_ARCHES = {
+    # arch: (policy, pyelftools e_machine, flags the cc crate passes for the Rust target)
+    "i686": ("manylinux_2_17", "EM_386", ["-m32", "-march=i686"]),
+    "armv7l": ("manylinux_2_17", "EM_ARM", ["-march=armv7-a", "-mfpu=vfpv3-d16"]),
+    "ppc64le": ("manylinux_2_28", "EM_PPC64", ["-m64"]),
+    "s390x": ("manylinux_2_17", "EM_S390", ["-march=z10"]),
+    "riscv64": ("manylinux_2_31", "EM_RISCV", ["-march=rv64gc", "-mabi=lp64d"]),
+}
+
+
+@pytest.mark.parametrize("arch", sorted(OTHER_ARCHES))
+def test_other_architectures_link_within_their_policy(
+    arch: str, zig: Zig, session_cache: Path, sources: Path, tmp_path: Path
+) -> None:
+    policy, machine_name, cc_rs_flags = OTHER_ARCHES[arch]
+    shims = install_shims(resolve_target(arch, policy), zig, session_cache)
+    exe = tmp_path / "prog"
+    # The -march/-m flags the cc crate passes for these targets must not break the compile.
+    compile_with(
+        shims.cc,
+        [
+            *cc_rs_flags,
+            "-O2",
+            "-D_FOO=1",
+            str(sources / "prog.c"),
+            "-o",
+            str(exe),
+            "-lm",
+            "-lpthread",
+        ],
+        tmp_path,
+    )
+    machine, versions, _dynamic = elf_facts(exe)
+    assert machine == machine_name
+    floor = tuple(int(p) for p in policy.split("_")[1:])
+    assert glibc_max(versions) <= floor, sorted(versions)
+
+
+CMAKE_PROJECT = """
+cmake_minimum_required(VERSION 3.13)
+project(zwdemo C CXX)
+add_library(norm STATIC lib.c)
+add_executable(demo prog.cpp)
+target_link_libraries(demo PRIVATE norm m)
+"""
+
+
+@pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake is not installed")
+def test_cmake_toolchain_file_cross_builds(
+    shim_sets: dict[str, ShimSet], sources: Path, tmp_path: Path
+) -> None:
+    shims = shim_sets["aarch64-2_17"]
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "CMakeLists.txt").write_text(CMAKE_PROJECT)
+    shutil.copy(sources / "lib.c", project / "lib.c")
+    shutil.copy(sources / "prog.cpp", project / "prog.cpp")
+    build = tmp_path / "build"
+    env = {k: v for k, v in os.environ.items() if k not in ("CC", "CXX", "CFLAGS", "CXXFLAGS")}
+    configure = subprocess.run(
+        [
+            "cmake",
+            "-S",
+            str(project),
+            "-B",
+            str(build),
+            "-G",
+            "Unix Makefiles",
+            f"-DCMAKE_TOOLCHAIN_FILE={shims.cmake_toolchain}",
+            "-DCMAKE_BUILD_TYPE=Release",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=600,
+    )
+    assert configure.returncode == 0, configure.stdout + configure.stderr
+    cache = (build / "CMakeCache.txt").read_text()
+    assert f"CMAKE_AR:FILEPATH={shims.ar}" in cache
+    built = subprocess.run(
+        ["cmake", "--build", str(build)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=600,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    machine, versions, _dynamic = elf_facts(build / "demo")
+    assert machine == "EM_AARCH64"
+    assert glibc_max(versions) <= (2, 17), sorted(versions)
