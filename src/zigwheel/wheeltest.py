@@ -356,20 +356,32 @@ def _probe(runner: roots.PythonRunner, cwd: Path) -> PythonFacts:
 def _host_runner(
     wheel: Path, python: str, env: Mapping[str, str], work: Path, *, with_deps: bool
 ) -> roots.PythonRunner:
+    """A fresh venv of ``python`` with the wheel installed by pip.
+
+    The venv is made without pip and the host's pip installs into it (``pip --python``, pip
+    >= 22.3): seconds faster than seeding pip into every venv. Without a new enough pip on the
+    host, the venv gets its own pip.
+    """
     venv = work / "venv"
-    run([python, "-m", "venv", venv], env=env, timeout=RUN_TIMEOUT)
     venv_python = venv / "bin" / "python"
-    install: list[str | Path] = [
-        venv_python,
-        "-m",
-        "pip",
-        "install",
-        "-q",
-        "--disable-pip-version-check",
-    ]
+    options: list[str | Path] = ["install", "-q", "--disable-pip-version-check"]
     if not with_deps:
-        install += ["--no-index", "--no-deps"]
-    run([*install, wheel], env=env, cwd=work, timeout=RUN_TIMEOUT)
+        options += ["--no-index", "--no-deps"]
+    run([python, "-m", "venv", "--without-pip", venv], env=env, timeout=RUN_TIMEOUT)
+    outside = run([python, "-m", "pip", "--python", venv_python, *options, wheel], env=env,
+                  cwd=work, check=False, timeout=RUN_TIMEOUT)  # fmt: skip
+    if outside.returncode != 0:
+        if "--python" not in outside.stdout and "No module named pip" not in outside.stdout:
+            msg = f"pip could not install {wheel.name} (exit code {outside.returncode})"
+            raise CommandFailedError(
+                msg,
+                command=[python, "-m", "pip", "install", str(wheel)],
+                returncode=outside.returncode,
+                output=outside.stdout,
+            )
+        logger.info("the host's pip has no --python option; seeding pip into the venv")
+        run([python, "-m", "venv", "--clear", venv], env=env, timeout=RUN_TIMEOUT)
+        run([venv_python, "-m", "pip", *options, wheel], env=env, cwd=work, timeout=RUN_TIMEOUT)
     run_env = roots.python_env(env, {})
     run_env["PATH"] = f"{venv / 'bin'}:{env.get('PATH', '')}"
     run_env["VIRTUAL_ENV"] = str(venv)
