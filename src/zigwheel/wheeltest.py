@@ -459,7 +459,7 @@ def _describe(runner: roots.PythonRunner, python: PythonFacts) -> str:
     return f"root {runner.root} under {qemu} ({python.describe()})"
 
 
-def _pick_root(wheel: WheelFacts, roots_dir: Path | None) -> Path | None:
+def pick_cached_root(wheel: WheelFacts, roots_dir: Path | None) -> Path | None:
     """A cached root for a foreign-architecture wheel (the newest Python that fits first)."""
     if roots_dir is None:
         return None
@@ -503,7 +503,7 @@ def run_wheel_test(
         return result
     result.arch = ",".join(sorted(wheel.arches))
     if root is None and roots.host_arch() not in wheel.arches and "any" not in wheel.arches:
-        root = _pick_root(wheel, roots_dir)
+        root = pick_cached_root(wheel, roots_dir)
         if root is None:
             arch = result.arch
             result.reason = (

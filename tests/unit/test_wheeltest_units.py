@@ -196,3 +196,21 @@ def test_foreign_wheel_without_a_root_is_not_tested_and_says_how(tmp_path: Path)
     assert result.status == wheeltest.NOT_TESTED
     assert result.reason.startswith("riscv64: not tested, no --root given")
     assert "--arch riscv64" in result.reason
+
+
+def test_pick_cached_root_takes_one_whose_python_and_glibc_fit(tmp_path: Path) -> None:
+    def fake(name: str, python: str, glibc: str) -> Path:
+        root = tmp_path / name
+        root.mkdir()
+        marker = {"arch": "aarch64", "python": python, "glibc": glibc}
+        (root / ".zigwheel-root.json").write_text(json.dumps(marker))
+        return root
+
+    old = fake("debian-bullseye-arm64", "3.9", "glibc 2.31")
+    new = fake("debian-bookworm-arm64", "3.11", "glibc 2.36")
+    cp311 = facts("cp311-cp311-manylinux_2_17_aarch64")
+    assert wheeltest.pick_cached_root(cp311, tmp_path) == new
+    abi3 = facts("cp39-abi3-manylinux_2_17_aarch64")
+    assert wheeltest.pick_cached_root(abi3, tmp_path) in (old, new)
+    assert wheeltest.pick_cached_root(facts("cp312-cp312-manylinux_2_17_aarch64"), tmp_path) is None
+    assert wheeltest.pick_cached_root(facts("cp39-abi3-manylinux_2_17_s390x"), tmp_path) is None
