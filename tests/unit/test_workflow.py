@@ -26,9 +26,7 @@ from zigwheel.workflow import (
 runner = CliRunner()
 
 
-def _render(
-    arches: list[str], policies: list[str], *, one_job: bool = False
-) -> dict[str, Any]:
+def _render(arches: list[str], policies: list[str], *, one_job: bool = False) -> dict[str, Any]:
     text = render_github_workflow(resolve_targets(arches, policies), one_job=one_job)
     document = yaml.safe_load(text)
     assert isinstance(document, dict)
@@ -37,10 +35,7 @@ def _render(
 
 def _uses(document: dict[str, Any]) -> list[str]:
     return [
-        step["uses"]
-        for job in document["jobs"].values()
-        for step in job["steps"]
-        if "uses" in step
+        step["uses"] for job in document["jobs"].values() for step in job["steps"] if "uses" in step
     ]
 
 
@@ -70,10 +65,7 @@ def test_matrix_has_one_entry_per_target() -> None:
         },
     ]
     runs = _runs(document["jobs"]["wheels"])
-    assert (
-        "zigwheel build --target ${{ matrix.arch }} --manylinux ${{ matrix.policy }}"
-        in runs
-    )
+    assert "zigwheel build --target ${{ matrix.arch }} --manylinux ${{ matrix.policy }}" in runs
     assert "zigwheel check dist" in runs
     assert "zigwheel test dist" in runs
     assert "rustup target add ${{ matrix.rust-target }}" in runs
@@ -87,9 +79,7 @@ def test_plain_runner_without_container_docker_or_qemu_actions() -> None:
         assert "container" not in job
         assert "services" not in job
     for ref in _uses(document):
-        assert not re.search(
-            r"docker|qemu|run-on-arch|maturin-action", ref, re.IGNORECASE
-        ), ref
+        assert not re.search(r"docker|qemu|run-on-arch|maturin-action", ref, re.IGNORECASE), ref
 
 
 def test_every_action_is_pinned_to_an_exact_release() -> None:
@@ -104,9 +94,7 @@ def test_every_action_is_pinned_to_an_exact_release() -> None:
 def test_wheels_are_uploaded_as_artifacts() -> None:
     document = _render(["x86_64"], ["manylinux_2_17"])
     (upload,) = [
-        s
-        for s in document["jobs"]["wheels"]["steps"]
-        if "upload-artifact" in s.get("uses", "")
+        s for s in document["jobs"]["wheels"]["steps"] if "upload-artifact" in s.get("uses", "")
     ]
     assert upload["with"]["path"] == "dist/*.whl"
     assert upload["with"]["name"] == "dist-wheels-${{ matrix.platform }}"
@@ -160,26 +148,16 @@ def test_musllinux_targets_are_checked_not_imported() -> None:
 
 
 def test_one_job_builds_every_target_in_a_single_job() -> None:
-    document = _render(
-        ["x86_64", "aarch64"], ["manylinux_2_17", "musllinux_1_2"], one_job=True
-    )
+    document = _render(["x86_64", "aarch64"], ["manylinux_2_17", "musllinux_1_2"], one_job=True)
     job = document["jobs"]["wheels"]
     assert "strategy" not in job
     runs = _runs(job)
-    assert (
-        "rustup target add x86_64-unknown-linux-gnu x86_64-unknown-linux-musl " in runs
-    )
+    assert "rustup target add x86_64-unknown-linux-gnu x86_64-unknown-linux-musl " in runs
     for arch in ("x86_64", "aarch64"):
         for policy in ("manylinux_2_17", "musllinux_1_2"):
-            assert (
-                f"zigwheel build --target {arch} --manylinux {policy} --out dist"
-                in runs
-            )
+            assert f"zigwheel build --target {arch} --manylinux {policy} --out dist" in runs
     assert "zigwheel test dist/*manylinux_2_17_x86_64*.whl\n" in runs + "\n"
-    assert (
-        "zigwheel test dist/*manylinux_2_17_aarch64*.whl --root debian:bookworm:arm64"
-        in runs
-    )
+    assert "zigwheel test dist/*manylinux_2_17_aarch64*.whl --root debian:bookworm:arm64" in runs
     assert "musllinux_1_2_x86_64*.whl" not in runs  # no musl Python on the runner
     assert runs.count("qemu-user-static") == 1
     names = [step.get("name", "") for step in job["steps"]]
@@ -262,7 +240,7 @@ def test_settings_validation_rejects_a_missing_template_or_unknown_action() -> N
     }
     templates = dict(settings.templates)
     templates.pop("github-matrix.yml")
-    with pytest.raises(DataError, match="github-matrix.yml"):
+    with pytest.raises(DataError, match=r"github-matrix\.yml"):
         parse_settings(document, templates, source="github.toml")
     templates = {**settings.templates, "github.yml": "uses: @@action:nothing@@\n"}
     with pytest.raises(DataError, match="nothing"):
@@ -283,39 +261,28 @@ def test_write_creates_keeps_refuses_and_forces(tmp_path: Path) -> None:
     assert path.read_text() == "a: 1\n"
     assert write_workflow("a: 2\n", path, force=True).action == "replaced"
     assert path.read_text() == "a: 2\n"
-    assert [p.name for p in path.parent.iterdir()] == [
-        "wheels.yml"
-    ]  # no temporary files left
+    assert [p.name for p in path.parent.iterdir()] == ["wheels.yml"]  # no temporary files left
 
 
 # --- the command ------------------------------------------------------------------------------
 
 
 def test_cli_prints_to_stdout_with_dash() -> None:
-    result = runner.invoke(
-        app, ["ci", "github", "-o", "-", "--targets", "x86_64,aarch64"]
-    )
+    result = runner.invoke(app, ["ci", "github", "-o", "-", "--targets", "x86_64,aarch64"])
     assert result.exit_code == 0, result.output
     document = yaml.safe_load(result.stdout)
-    assert [
-        e["arch"] for e in document["jobs"]["wheels"]["strategy"]["matrix"]["include"]
-    ] == [
+    assert [e["arch"] for e in document["jobs"]["wheels"]["strategy"]["matrix"]["include"]] == [
         "x86_64",
         "aarch64",
     ]
-    assert (
-        "zigwheel ci github --targets x86_64,aarch64 --manylinux manylinux_2_17"
-        in result.stdout
-    )
+    assert "zigwheel ci github --targets x86_64,aarch64 --manylinux manylinux_2_17" in result.stdout
 
 
 def test_cli_writes_refuses_and_reports_json(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    first = runner.invoke(
-        app, ["ci", "github", "--json", "-t", "x86_64", "--manylinux", "2_28"]
-    )
+    first = runner.invoke(app, ["ci", "github", "--json", "-t", "x86_64", "--manylinux", "2_28"])
     assert first.exit_code == 0, first.output
     report = json.loads(first.stdout)
     assert report["action"] == "created"
@@ -332,9 +299,9 @@ def test_cli_writes_refuses_and_reports_json(
     assert third.exit_code == 0
     assert (
         "strategy"
-        not in yaml.safe_load(
-            (tmp_path / ".github" / "workflows" / "wheels.yml").read_text()
-        )["jobs"]["wheels"]
+        not in yaml.safe_load((tmp_path / ".github" / "workflows" / "wheels.yml").read_text())[
+            "jobs"
+        ]["wheels"]
     )
 
 

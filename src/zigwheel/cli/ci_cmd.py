@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -11,8 +12,9 @@ import typer
 from rich.markup import escape
 
 from zigwheel.cli._console import err_console, out_console, print_json
-from zigwheel.errors import EXIT_FAILED_CHECK
+from zigwheel.errors import EXIT_FAILED_CHECK, CommandFailedError
 from zigwheel.explain import JSON_VERSION, Explanation, explain, read_log
+from zigwheel.publish import PublishResult, choose_repository, publish
 from zigwheel.targets import parse_arch, parse_policy
 from zigwheel.workflow import (
     DEFAULT_OUTPUT,
@@ -31,9 +33,7 @@ def explain_command(
         metavar="[LOGFILE | -]",
         help="A build, install or upload log; - reads standard input.",
     ),
-    as_json: bool = typer.Option(
-        False, "--json", help="Print the result as JSON on stdout."
-    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
 ) -> None:
     """Explain a failed build, install or upload: what went wrong and how to fix it."""
     if logfile == "-":
@@ -109,34 +109,24 @@ def ci_github_command(
     ] = None,
     output: Annotated[
         str,
-        typer.Option(
-            "--output", "-o", help="Workflow file to write; - prints it to stdout."
-        ),
+        typer.Option("--output", "-o", help="Workflow file to write; - prints it to stdout."),
     ] = str(DEFAULT_OUTPUT),
     one_job: Annotated[
         bool,
-        typer.Option(
-            "--one-job", help="Build every target in one job instead of a matrix."
-        ),
+        typer.Option("--one-job", help="Build every target in one job instead of a matrix."),
     ] = False,
     force: Annotated[
         bool,
         typer.Option("--force", help="Replace an existing, different workflow file."),
     ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the result as JSON.")
-    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Write a GitHub Actions workflow: zigwheel builds, checks and tests the wheels on a plain
     Ubuntu runner (no container), uploads them as artifacts, builds the sdist, and publishes
     tags to PyPI with trusted publishing."""
-    arches = list(
-        dict.fromkeys(parse_arch(a).value for a in _split(targets) or DEFAULT_TARGETS)
-    )
+    arches = list(dict.fromkeys(parse_arch(a).value for a in _split(targets) or DEFAULT_TARGETS))
     policies = list(
-        dict.fromkeys(
-            parse_policy(p).name for p in _split(manylinux) or DEFAULT_POLICIES
-        )
+        dict.fromkeys(parse_policy(p).name for p in _split(manylinux) or DEFAULT_POLICIES)
     )
     resolved = resolve_targets(arches, policies)
     command = regenerate_command(arches, policies, one_job=one_job)
@@ -154,9 +144,7 @@ def ci_github_command(
     }  # fmt: skip
     if output == "-":
         if as_json:
-            print_json(
-                {**document, "path": None, "action": "printed", "workflow": text}
-            )
+            print_json({**document, "path": None, "action": "printed", "workflow": text})
         else:
             sys.stdout.write(text)
         return
@@ -164,9 +152,7 @@ def ci_github_command(
     if as_json:
         print_json({**document, "path": str(result.path), "action": result.action})
         return
-    verb = {"created": "wrote", "replaced": "replaced", "unchanged": "unchanged:"}[
-        result.action
-    ]
+    verb = {"created": "wrote", "replaced": "replaced", "unchanged": "unchanged:"}[result.action]
     out_console().print(f"{verb} {result.path}", markup=False)
     if result.action != "unchanged":
         err_console().print(
@@ -176,7 +162,79 @@ def ci_github_command(
         )
 
 
+def publish_command(
+    dists: Annotated[
+        list[Path], typer.Argument(help="Wheels, sdists, or folders holding them (e.g. dist/).")
+    ],
+    *,
+    repository: Annotated[
+        Optional[str],  # noqa: UP045 - typer reads the annotation at run time
+        typer.Option("--repository", "-r", help="pypi (default) or testpypi."),
+    ] = None,
+    repository_url: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--repository-url", help="Upload URL of any index (no PyPI token rules)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Run the gate and the credential checks only.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Check distributions before an upload, then upload them with twine.
+
+    Refuses files an index would reject (linux_* tags, unknown architectures, bad file names,
+    duplicates) and Linux wheels that fail `zigwheel check`; checks the token (user __token__,
+    a pypi- token without whitespace) for PyPI and TestPyPI. Credentials come from
+    ZIGWHEEL_PYPI_TOKEN, TWINE_USERNAME/TWINE_PASSWORD or MATURIN_PYPI_TOKEN and are never
+    printed. Exit codes: 0 uploaded (or --dry-run passed); 1 refused; 5 the upload failed.
+    """
+    target = choose_repository(repository, repository_url)
+    if not as_json:
+        err_console().print(f"checking {len(dists)} path(s) before uploading to {target.label}")
+    try:
+        result = publish(
+            dists,
+            repository=target,
+            env=os.environ,
+            python=sys.executable,
+            dry_run=dry_run,
+        )
+    except CommandFailedError as err:
+        if err.output:
+            err_console().print(err.output, markup=False, highlight=False)
+        raise
+    if as_json:
+        print_json(result.to_json())
+    else:
+        _print_publish(result)
+    if not result.ok:
+        raise typer.Exit(code=EXIT_FAILED_CHECK)
+
+
+def _print_publish(result: PublishResult) -> None:
+    out = out_console()
+    for verdict in result.verdicts:
+        mark = "[green]ok[/]     " if verdict.ok else "[red]REFUSED[/]"
+        policy = f" [dim]({escape(verdict.policy)})[/]" if verdict.policy else ""
+        out.print(f"{mark} {escape(verdict.path.name)}{policy}")
+        for problem in verdict.problems:
+            out.print(f"        {escape(problem)}")
+        for note in verdict.notes:
+            out.print(f"        [dim]note: {escape(note)}[/]")
+    source = result.credentials.source
+    for problem in result.credential_problems:
+        out.print(f"[red]REFUSED[/] credentials ({escape(source)}): {escape(problem)}")
+    if not result.ok:
+        err_console().print("nothing was uploaded", markup=False)
+    elif result.dry_run:
+        label = result.repository.label
+        err_console().print(f"dry run: the files may be uploaded to {label}", markup=False)
+    else:
+        err_console().print(f"uploaded {len(result.verdicts)} file(s) to {result.repository.label}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the zigwheel app."""
     app.command("explain")(explain_command)
     app.add_typer(ci_app, name="ci")
+    app.command("publish")(publish_command)
