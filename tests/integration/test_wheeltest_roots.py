@@ -55,3 +55,28 @@ def test_second_build_of_a_root_is_reused_and_a_foreign_folder_is_refused(tmp_pa
     with pytest.raises(ConfigError, match="is not a root built by zigwheel"):
         roots.ensure_debian_root("bullseye", "amd64", env=os.environ, dest=occupied)
     assert (occupied / "file").read_text() == "mine"
+
+
+def test_an_interrupted_build_leaves_no_half_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_unpack = debian.unpack_deb
+    calls = []
+
+    def unpack_then_interrupt(deb: bytes, dest: Path, *, what: str) -> int:
+        calls.append(what)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_unpack(deb, dest, what=what)
+
+    monkeypatch.setattr(debian, "unpack_deb", unpack_then_interrupt)
+    dest = tmp_path / "roots" / "bullseye"
+    with pytest.raises(KeyboardInterrupt):
+        roots.ensure_debian_root("bullseye", "amd64", env=os.environ, dest=dest)
+    assert len(calls) == 3
+    assert not dest.exists()
+    assert list((tmp_path / "roots").iterdir()) == []  # the staging folder is gone too
+    monkeypatch.setattr(debian, "unpack_deb", real_unpack)
+    built = roots.ensure_debian_root("bullseye", "amd64", env=os.environ, dest=dest)
+    assert not built.from_cache
+    assert (dest / roots.MARKER).is_file()
