@@ -125,6 +125,31 @@ def test_loader_reports_a_missing_glibc_version(tmp_path: Path) -> None:
     assert match.details["version"] == "GLIBC_2.38"
 
 
+@pytest.mark.skipif(HOST_ARCH != "x86_64", reason="uses the Debian bullseye amd64 test root")
+@pytest.mark.skipif(shutil.which("g++") is None, reason="needs the host's g++")
+def test_older_root_lacks_the_hosts_libstdcxx_version(tmp_path: Path) -> None:
+    """A C++ program linked by the host's g++ does not start on Debian 11 (older libstdc++)."""
+    from zigwheel import roots  # noqa: PLC0415
+
+    if _host_glibc() < (2, 34):
+        pytest.skip("needs a host newer than Debian 11")
+    root = roots.ensure_debian_root("bullseye", "x86_64", env=os.environ).path
+    (tmp_path / "conv.cpp").write_text(
+        "#include <charconv>\n#include <string>\n#include <cstdio>\n"
+        "int main(int c, char **v) { (void)c; double d = 0; std::string s = v[0];\n"
+        '  std::from_chars(s.data(), s.data() + s.size(), d); std::printf("%f\\n", d); }\n'
+    )
+    built = _run(["g++", "-std=c++17", "-O2", "conv.cpp", "-o", "conv"], cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    libs = f"{root}/lib/x86_64-linux-gnu:{root}/usr/lib/x86_64-linux-gnu"
+    loader = root / "lib" / "x86_64-linux-gnu" / "ld-linux-x86-64.so.2"
+    result = _run([str(loader), "--library-path", libs, str(tmp_path / "conv")])
+    assert result.returncode != 0
+    match = _only(explain(result.stderr), "glibcxx-version-not-found")
+    assert match.details["version"].startswith("GLIBCXX_3.4.")
+    assert tuple(int(p) for p in match.details["version"].split("_")[1].split(".")) > (3, 4, 28)
+
+
 def _rustup_cargo() -> str | None:
     cargo = shutil.which("cargo")
     if cargo is None or shutil.which("rustup") is None:
