@@ -73,3 +73,18 @@ def test_undecodable_bytes_are_tolerated(tmp_path: Path) -> None:
     result = runner.invoke(app, ["explain", str(log)])
     assert result.exit_code == 0
     assert "--icf=all" in result.output
+
+
+def test_github_annotations() -> None:
+    log = str(LOGS / "rust-target-missing.log")
+    result = runner.invoke(app, ["explain", "--github", "--json", log])
+    (line,) = [item for item in result.stdout.splitlines() if item.startswith("::error")]
+    assert line.startswith(
+        "::error title=The Rust standard library for the target is not installed::"
+    )
+    assert "rustup target add aarch64-unknown-linux-gnu" in line
+    assert "%0AFix: " in line  # newlines escaped for the workflow command
+    plain = runner.invoke(app, ["explain", "--no-github", log], env={"GITHUB_ACTIONS": "true"})
+    assert "::error" not in plain.stdout
+    auto = runner.invoke(app, ["explain", log], env={"GITHUB_ACTIONS": "true"})
+    assert "::error title=" in auto.stdout

@@ -11,7 +11,13 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from zigwheel.cli._console import err_console, out_console, print_json
+from zigwheel.cli._console import (
+    err_console,
+    github_escape,
+    on_github_actions,
+    out_console,
+    print_json,
+)
 from zigwheel.errors import EXIT_FAILED_CHECK, CommandFailedError
 from zigwheel.explain import JSON_VERSION, Explanation, explain, read_log
 from zigwheel.publish import PublishResult, choose_repository, publish
@@ -34,8 +40,17 @@ def explain_command(
         help="A build, install or upload log; - reads standard input.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+    github: Optional[bool] = typer.Option(  # noqa: UP045 - typer reads the annotation at run time
+        None,
+        "--github/--no-github",
+        help="Print ::error annotations (default: when GITHUB_ACTIONS=true).",
+        show_default=False,
+    ),
 ) -> None:
-    """Explain a failed build, install or upload: what went wrong and how to fix it."""
+    """Explain a failed build, install or upload: what went wrong and how to fix it.
+
+    Exit codes: 0 something was explained; 1 nothing known was found; 6 the log is unreadable.
+    """
     if logfile == "-":
         text = sys.stdin.buffer.read().decode("utf-8", errors="replace")
         source = "standard input"
@@ -54,6 +69,15 @@ def explain_command(
         )
     else:
         _print_explanations(found, source)
+    if github is None:
+        github = on_github_actions(os.environ)
+    if github:
+        for item in found:
+            title = github_escape(item.title).replace(":", "%3A").replace(",", "%2C")
+            body = github_escape(
+                f"{item.cause}\nFix: {item.fix}\n(line {item.line_number}: {item.matched_line})"
+            )
+            print(f"::error title={title}::{body}")  # a workflow command, on stdout
     if not found:
         raise typer.Exit(code=EXIT_FAILED_CHECK)
 
