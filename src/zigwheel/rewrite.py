@@ -200,8 +200,10 @@ def render_case_arms(rules: Sequence[Rule], *, var: str, response_file: bool) ->
             body = _emit(f'"{rule.to}${{{var}#{rule.prefix}}}"', response_file=response_file)
         elif rule.action == "unwrap-if-file":
             rest = f'"${{{var}#{rule.prefix}}}"'
+            # A response file line is escaped (backslash before space and backslash).
+            test = f'zw_unescape {rest}; [ -f "$zw_u" ]' if response_file else f"[ -f {rest} ]"
             body = (
-                f"if [ -f {rest} ]; then {_emit(rest, response_file=response_file)}; "
+                f"if {test}; then {_emit(rest, response_file=response_file)}; "
                 f"else {_emit(value, response_file=response_file)}; fi"
             )
         elif rule.action == "response-file" and not response_file:

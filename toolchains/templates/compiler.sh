@@ -6,6 +6,24 @@
 # It rewrites the arguments zig cc rejects (rules below, first match wins), then execs zig
 # directly: no Python starts per compile. Plain POSIX sh, so it runs under dash and macOS sh.
 
+# rustc writes one argument per line and escapes backslashes and spaces with a backslash;
+# zw_unescape sets zw_u to the plain text (used only to test whether a file exists).
+zw_unescape() {
+  zw_s=$1
+  zw_u=
+  while [ -n "$zw_s" ]; do
+    zw_rest=${zw_s#?}
+    zw_c=${zw_s%"$zw_rest"}
+    zw_s=$zw_rest
+    if [ "$zw_c" = "\\" ] && [ -n "$zw_s" ]; then
+      zw_rest=${zw_s#?}
+      zw_c=${zw_s%"$zw_rest"}
+      zw_s=$zw_rest
+    fi
+    zw_u=$zw_u$zw_c
+  done
+}
+
 # Apply the same rules to a rustc @...linker-arguments file (one argument per line), in place.
 zw_filter_response_file() {
   zw_rskip=0
