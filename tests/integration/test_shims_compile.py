@@ -481,3 +481,51 @@ def test_cmake_toolchain_file_cross_builds(
     machine, versions, _dynamic = elf_facts(build / "demo")
     assert machine == "EM_AARCH64"
     assert glibc_max(versions) <= (2, 17), sorted(versions)
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["-Wl,--dynamic-list=DL"],
+        ["-Wl,--dynamic-list", "-Wl,DL"],
+        ["-Wl,-rpath-link,/nonexistent"],
+        ["-Wl,--icf=all"],
+        ["-Wl,-znostart-stop-gc"],
+        ["-Wl,-plugin-opt=O2"],
+        ["-Wl,--undefined=main"],
+        ["-Wp,-U_FORTIFY_SOURCE", "-Wp,-D_FORTIFY_SOURCE=2", "-O2"],
+        ["-target", "x86_64-unknown-linux-gnu", "--target=x86_64-unknown-linux-gnu"],
+        ["-march=x86-64-v2"],
+        ["-lgcc_s"],
+    ],
+)
+def test_flags_zig_rejects_are_rewritten(
+    flags: list[str], zig: Zig, shim_sets: dict[str, ShimSet], tmp_path: Path
+) -> None:
+    """Each of these makes plain `zig cc` fail; through the shim the link succeeds."""
+    source = tmp_path / "hello.c"
+    source.write_text("int main(void){return 0;}\n")
+    (tmp_path / "DL").write_text("{ main; };\n")
+    flags = [flag.replace("DL", str(tmp_path / "DL")) for flag in flags]
+    target = shim_sets["x86_64-2_17"].target
+    direct = subprocess.run(
+        [
+            *zig.command,
+            "cc",
+            "-target",
+            target.zig_triple,
+            *flags,
+            str(source),
+            "-o",
+            str(tmp_path / "direct"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    if flags != ["-lgcc_s"]:  # zig 0.15 maps gcc_s itself; the rule is for older zig releases
+        assert direct.returncode != 0, f"zig accepts {flags} now; the rule may be obsolete"
+    compile_with(
+        shim_sets["x86_64-2_17"].cc, [*flags, str(source), "-o", str(tmp_path / "out")], tmp_path
+    )
