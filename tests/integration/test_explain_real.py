@@ -206,11 +206,36 @@ def test_pip_refuses_a_wheel_for_another_architecture(tmp_path: Path) -> None:
     assert match.details["wheel"] == wheel.name
 
 
+def _tiny_pyo3_crate(folder: Path) -> Path:
+    """A minimal abi3 PyO3 extension crate (used until examples/hello-abi3 exists)."""
+    (folder / "src").mkdir(parents=True)
+    (folder / "Cargo.toml").write_text(
+        '[package]\nname = "tinynative"\nversion = "0.1.0"\nedition = "2021"\n\n'
+        '[lib]\nname = "tinynative"\ncrate-type = ["cdylib"]\n\n[dependencies]\n'
+        'pyo3 = { version = "0.27", features = ["extension-module", "abi3-py39"] }\n'
+    )
+    (folder / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["maturin>=1.9,<2"]\nbuild-backend = "maturin"\n\n'
+        '[project]\nname = "tinynative"\nversion = "0.1.0"\n'
+    )
+    (folder / "src" / "lib.rs").write_text(
+        "use pyo3::prelude::*;\n\n#[pyfunction]\nfn log_now() -> f64 {\n"
+        "    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);\n"
+        "    now.map(|d| d.as_secs_f64().ln()).unwrap_or(0.0)\n}\n\n#[pymodule]\n"
+        "fn tinynative(m: &Bound<'_, PyModule>) -> PyResult<()> {\n"
+        "    m.add_function(wrap_pyfunction!(log_now, m)?)\n}\n"
+    )
+    return folder / "Cargo.toml"
+
+
 @pytest.mark.slow
 def test_native_maturin_build_fails_manylinux_2_17(tmp_path: Path) -> None:
     """The seed guide's error: a plain maturin build on a modern host fails manylinux_2_17."""
     if _host_glibc() <= (2, 17):
         pytest.skip("needs a glibc host newer than 2.17")
+    manifest = REPO / "examples" / "hello-abi3" / "Cargo.toml"
+    if not manifest.is_file():
+        manifest = _tiny_pyo3_crate(tmp_path / "crate")
     env = {key: value for key, value in os.environ.items() if not key.startswith("CARGO_ZIGBUILD")}
     env["CARGO_TARGET_DIR"] = str(tmp_path / "target")
     result = _run(
@@ -225,7 +250,7 @@ def test_native_maturin_build_fails_manylinux_2_17(tmp_path: Path) -> None:
             "-o",
             str(tmp_path / "dist"),
             "-m",
-            str(REPO / "examples" / "hello-abi3" / "Cargo.toml"),
+            str(manifest),
         ],
         env=env,
     )
