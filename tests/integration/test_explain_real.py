@@ -98,6 +98,34 @@ def test_objects_from_new_glibc_headers_in_an_old_glibc_link(tmp_path: Path) -> 
     assert _only(explain(result.stderr), "isoc23-symbols").details["function"] == "strtol"
 
 
+@pytest.mark.skipif(not Path("/usr/include/stdio.h").is_file(), reason="needs the host's C headers")
+def test_host_headers_in_a_zig_compile(tmp_path: Path) -> None:
+    (tmp_path / "h.c").write_text('#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n')
+    multiarch = f"/usr/include/{HOST_ARCH}-linux-gnu"
+    result = _zig_cc(
+        "-target", "x86_64-linux-gnu.2.17", "-I/usr/include", f"-I{multiarch}", "-c", "h.c",
+        cwd=tmp_path,
+    )  # fmt: skip
+    _only(explain(result.stderr), "host-headers-mixed")
+
+
+@pytest.mark.skipif(HOST_ARCH == "aarch64", reason="runs an aarch64 program on another host")
+@pytest.mark.skipif(
+    Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists(),
+    reason="qemu-user is registered with binfmt_misc here: aarch64 programs just run",
+)
+def test_running_a_program_for_another_architecture(tmp_path: Path) -> None:
+    (tmp_path / "h.c").write_text("int main(void) { return 0; }\n")
+    built = _zig_cc("-target", "aarch64-linux-gnu.2.17", "h.c", "-o", "h", cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    with pytest.raises(OSError, match="format") as raised:
+        subprocess.run([str(tmp_path / "h")], check=False, timeout=60)
+    _only(explain(f"OSError: {raised.value}"), "exec-format-error")
+    shell = _run(["sh", "-c", str(tmp_path / "h")])
+    assert shell.returncode != 0
+    _only(explain(shell.stderr), "exec-format-error")
+
+
 def _host_glibc() -> tuple[int, int]:
     name, _, version = (os.confstr("CS_GNU_LIBC_VERSION") or "").partition(" ")
     if name != "glibc":
