@@ -14,7 +14,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
 
 from zigwheel.shims import ShimSet, install_shims
-from zigwheel.targets import resolve_target
+from zigwheel.targets import Arch, load_table, resolve_target
 from zigwheel.zig import Zig, locate_zig
 
 # Functions whose default symbol version on a modern glibc is newer than 2.17:
@@ -354,7 +354,7 @@ CONCURRENT_INSTALL = """
 import os, sys
 from pathlib import Path
 from zigwheel.shims import install_shims
-from zigwheel.targets import resolve_target
+from zigwheel.targets import Arch, load_table, resolve_target
 from zigwheel.zig import Zig
 zig = Zig(path=Path(sys.argv[2]), version=sys.argv[3], pinned=sys.argv[3], command=(sys.argv[2],))
 shims = install_shims(resolve_target("x86_64", "manylinux_2_17"), zig, Path(sys.argv[1]))
@@ -529,3 +529,24 @@ def test_flags_zig_rejects_are_rewritten(
     compile_with(
         shim_sets["x86_64-2_17"].cc, [*flags, str(source), "-o", str(tmp_path / "out")], tmp_path
     )
+
+
+@pytest.mark.parametrize(
+    "arch", ["x86_64", "aarch64", "i686", "armv7l", "ppc64le", "s390x", "riscv64"]
+)
+def test_zig_glibc_floor_in_the_table_is_exact(arch: str, zig: Zig, tmp_path: Path) -> None:
+    """zig_min_glibc links; one glibc below it (if a policy asks for it) does not."""
+    info = load_table().arches[Arch(arch)]
+    source = tmp_path / "probe.c"
+    source.write_text("int main(void){return 0;}\n")
+
+    def links(minor: int) -> bool:
+        triple = f"{info.zig_gnu}.2.{minor}"
+        argv = [*zig.command, "cc", "-target", triple, str(source), "-o", str(tmp_path / "p")]
+        return subprocess.run(argv, capture_output=True, check=False, timeout=600).returncode == 0
+
+    floor_minor = info.zig_min_glibc[1]
+    assert links(floor_minor)
+    oldest_policy_minor = int(info.manylinux[0].split("_")[1])
+    if floor_minor > oldest_policy_minor:
+        assert not links(floor_minor - 1)
