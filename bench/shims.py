@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -76,14 +78,19 @@ def main() -> None:
             "shim without zig": [str(noop), *CC_RS_FLAGS, "-c", "f.c", "-o", "noop.o"],
             "zig": [*zig.command, *zig_args, "zig.o"],
             "python -m ziglang": [sys.executable, "-m", "ziglang", *zig_args, "py.o"],
+            # Starting any program costs this much; subtracted from "shim without zig".
+            "spawn only": [shutil.which("true") or "true"],
         }
         for argv in ways.values():  # warm zig's cache and the OS page cache
             timed(argv, work)
             timed(argv, work)
         times: dict[str, list[float]] = {name: [] for name in ways}
+        order = list(ways)
+        shuffle = random.Random(1234).shuffle
         for _ in range(args.rounds):
-            for name, argv in ways.items():
-                times[name].append(timed(argv, work))
+            shuffle(order)  # no way always runs right after another (cache/CPU effects)
+            for name in order:
+                times[name].append(timed(ways[name], work))
 
     median = {name: statistics.median(values) for name, values in times.items()}
     print(f"zig {zig.version}, {args.rounds} interleaved rounds, {len(rules_for(target))} rules")
@@ -93,8 +100,8 @@ def main() -> None:
     print(f"  shim / python -m ziglang   = {median['shim'] / median['python -m ziglang']:.3f}")
     overhead = (median["shim"] - median["zig"]) * 1000
     print(f"  shim overhead over zig     = {overhead:+.2f} ms per call (noisy: difference of two)")
-    alone = median["shim without zig"] / median["zig"]
-    print(f"  shim without zig / zig     = {alone:.3f} (upper bound of the shim's own cost)")
+    own = median["shim without zig"] - median["spawn only"]
+    print(f"  shim's own cost            = {own * 1000:.2f} ms = {own / median['zig']:.3f} of zig")
 
 
 if __name__ == "__main__":

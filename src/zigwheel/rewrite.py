@@ -170,21 +170,45 @@ def rules_for(target: Target, rules: Sequence[Rule] | None = None) -> list[Rule]
     return [rule for rule in (load_rules() if rules is None else rules) if rule.applies_to(target)]
 
 
-def _emit(words: str, *, response_file: bool) -> str:
-    """The sh statement that outputs ``words`` (already quoted) as arguments."""
-    if response_file:
-        return f"printf '%s\\n' {words}"
-    return f'set -- "$@" {words}'
+class _Emitter:
+    """sh statements that output arguments, for the argument loop or a response file.
+
+    Argument mode never copies the argument list while looping (``set -- "$@" x`` per argument
+    would make a long link line quadratic): it appends *references* to ``zw_out`` -- ``"${7}"``
+    for an argument kept as it was, ``"$zw_v7"`` for a computed one -- and the shim runs
+    ``eval "set -- $zw_out"`` once after the loop.
+    """
+
+    def __init__(self, var: str, *, response_file: bool) -> None:
+        self.var = var
+        self.response_file = response_file
+
+    def keep(self) -> str:
+        if self.response_file:
+            return f"printf '%s\\n' \"${self.var}\""
+        return 'zw_out="$zw_out \\"\\${$zw_i}\\""'
+
+    def literal(self, words: Sequence[str]) -> str:
+        # Validated literals contain no character special to sh, so they need no quoting.
+        joined = " ".join(shlex.quote(word) for word in words)
+        if self.response_file:
+            return f"printf '%s\\n' {joined}"
+        return f'zw_out="$zw_out {joined}"'
+
+    def computed(self, expression: str) -> str:
+        if self.response_file:
+            return f"printf '%s\\n' {expression}"
+        return f'zw_v={expression}; eval "zw_v$zw_i=\\$zw_v"; zw_out="$zw_out \\"\\$zw_v$zw_i\\""'
 
 
 def render_case_arms(rules: Sequence[Rule], *, var: str, response_file: bool) -> str:
     """Render ``rules`` as the arms of ``case $var in ... esac`` (POSIX sh).
 
-    In argument mode the arms append to ``"$@"``; in response-file mode they print one line per
-    argument. ``zw_skip`` / ``zw_rskip`` tell the surrounding loop to drop the next argument.
+    In argument mode the arms add to ``zw_out`` (see _Emitter); in response-file mode they print
+    one line per argument. ``zw_skip`` / ``zw_rskip`` tell the loop to drop the next argument.
     """
+    emit = _Emitter(var, response_file=response_file)
     skip_var = "zw_rskip" if response_file else "zw_skip"
-    value = f'"${var}"'
     arms: list[str] = []
     for rule in rules:
         pattern = "|".join(rule.match)
@@ -193,25 +217,20 @@ def render_case_arms(rules: Sequence[Rule], *, var: str, response_file: bool) ->
         elif rule.action == "drop-with-next":
             body = f"{skip_var}=1"
         elif rule.action == "replace":
-            body = _emit(
-                " ".join(shlex.quote(arg) for arg in rule.with_args), response_file=response_file
-            )
+            body = emit.literal(rule.with_args)
         elif rule.action == "replace-prefix":
-            body = _emit(f'"{rule.to}${{{var}#{rule.prefix}}}"', response_file=response_file)
+            body = emit.computed(f'"{rule.to}${{{var}#{rule.prefix}}}"')
         elif rule.action == "unwrap-if-file":
             rest = f'"${{{var}#{rule.prefix}}}"'
             # A response file line is escaped (backslash before space and backslash).
             test = f'zw_unescape {rest}; [ -f "$zw_u" ]' if response_file else f"[ -f {rest} ]"
-            body = (
-                f"if {test}; then {_emit(rest, response_file=response_file)}; "
-                f"else {_emit(value, response_file=response_file)}; fi"
-            )
+            body = f"if {test}; then {emit.computed(rest)}; else {emit.keep()}; fi"
         elif rule.action == "response-file" and not response_file:
-            body = f'zw_filter_response_file "${{{var}#@}}"; {_emit(value, response_file=False)}'
+            body = f'zw_filter_response_file "${{{var}#@}}"; {emit.keep()}'
         else:  # keep, or a response file named inside a response file
-            body = _emit(value, response_file=response_file)
+            body = emit.keep()
         arms.append(f"    {pattern}) {body} ;;  # {rule.id}")
-    arms.append(f"    *) {_emit(value, response_file=response_file)} ;;")
+    arms.append(f"    *) {emit.keep()} ;;")
     return "\n".join(arms)
 
 

@@ -35,16 +35,16 @@ zw_filter_response_file() {
   done < "$1" > "$1.zigwheel.$$" && mv -f "$1.zigwheel.$$" "$1"
 }
 
-zw_n=$#
+zw_i=0
+zw_out=
 zw_skip=0
-while [ "$zw_n" -gt 0 ]; do
-  zw_a=$1
-  shift
-  zw_n=$((zw_n - 1))
+for zw_a do
+  zw_i=$((zw_i + 1))
   if [ "$zw_skip" = 1 ]; then zw_skip=0; continue; fi
   case $zw_a in
 @argument_arms@
   esac
 done
+eval "set -- $zw_out"
 
 exec @zig@ @subcommand@ @baked_flags@ "$@"
