@@ -7,6 +7,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -104,6 +105,7 @@ def test_host_headers_in_a_zig_compile(tmp_path: Path) -> None:
     multiarch = f"/usr/include/{HOST_ARCH}-linux-gnu"
     result = _zig_cc(
         "-target", "x86_64-linux-gnu.2.17", "-I/usr/include", f"-I{multiarch}", "-c", "h.c",
+        f"-DRUN={uuid.uuid4().hex}",  # a new cache key: a cached compile repeats no warning
         cwd=tmp_path,
     )  # fmt: skip
     _only(explain(result.stderr), "host-headers-mixed")
