@@ -342,3 +342,17 @@ def test_cli_json(tmp_path: Path) -> None:
 def test_cli_refuses_an_unknown_repository(tmp_path: Path) -> None:
     result = runner.invoke(app, ["publish", "-r", "nowhere", str(tmp_path)])
     assert isinstance(result.exception, ConfigError)
+
+
+def test_cli_annotates_refusals_on_github_actions(tmp_path: Path) -> None:
+    wheel = _wheel(
+        tmp_path, "bare-1.0-cp311-cp311-linux_x86_64.whl", tag="cp311-cp311-linux_x86_64"
+    )
+    env = {"GITHUB_ACTIONS": "true", "TWINE_USERNAME": "__Token__", "TWINE_PASSWORD": TOKEN}
+    result = runner.invoke(app, ["publish", str(wheel)], env=env)
+    assert result.exit_code == 1
+    errors = [line for line in result.stdout.splitlines() if line.startswith("::error")]
+    assert errors[0].startswith(f"::error file={wheel}::")
+    assert "bare linux tag" in errors[0]
+    assert "lowercase" in errors[1]
+    assert TOKEN not in result.output

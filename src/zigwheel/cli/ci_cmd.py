@@ -231,6 +231,13 @@ def publish_command(
         print_json(result.to_json())
     else:
         _print_publish(result)
+    if on_github_actions(os.environ):
+        for verdict in result.verdicts:
+            if verdict.problems:
+                body = github_escape("\n".join(verdict.problems))
+                print(f"::error file={github_escape(str(verdict.path))}::{body}")
+        if result.credential_problems:
+            print(f"::error::{github_escape(chr(10).join(result.credential_problems))}")
     if not result.ok:
         raise typer.Exit(code=EXIT_FAILED_CHECK)
 
