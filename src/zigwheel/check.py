@@ -6,6 +6,7 @@ import logging
 import posixpath
 import re
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ _ORIGIN_RE = re.compile(r"\$(ORIGIN|\{ORIGIN\})")
 _PYFPE = frozenset({"PyFPE_jbuf", "PyFPE_dummy", "PyFPE_counter"})
 _WHEEL_ROOT = "/\x00wheel"  # a path prefix no real directory has: stands for the wheel's root
 _MAX_SYMBOLS_SHOWN = 3
+_WORKERS = 4  # members inflated at once: bounds memory to a few members
 
 
 @dataclass(frozen=True)
@@ -241,36 +243,53 @@ class _Analysis:
         return record
 
     def _read_elves(self) -> list[_Elf]:
-        found: list[_Elf] = []
+        candidates: list[str] = []
         for member in self._members():
-            if member.endswith(".py") or member.endswith("/"):
+            if member.endswith((".py", "/")):
                 continue
             if not self.archive.has(member):
                 self.problems.append(f"{member} is listed in RECORD but missing from the wheel")
                 continue
             try:
-                if not is_elf(self.archive.head(member)):
-                    continue
-                data = self.archive.read(member)
-                init = module_init_names(posixpath.basename(member))
-                info = parse_elf(data, init_names=list(init))
+                if is_elf(self.archive.head(member)):
+                    candidates.append(member)
             except UnreadableInputError as err:
                 self.problems.append(f"{member}: {err}")
                 self.readable = False
+        # Inflating (zlib releases the GIL) and parsing overlap across a few threads; the
+        # results keep RECORD order, which decides the architecture and libc like auditwheel.
+        workers = min(_WORKERS, len(candidates)) or 1
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(self._load, candidates))
+        found: list[_Elf] = []
+        for member, loaded in zip(candidates, results):
+            if isinstance(loaded, str):
+                self.problems.append(f"{member}: {loaded}")
+                self.readable = False
                 continue
-            elf = _Elf(member, info)
-            if info.python_init is not None:
-                elf.extension = True
-                elf.py_major = init[info.python_init]
-            self.parsed[member] = elf
+            self.parsed[member] = loaded
+            info = loaded.info
             self.reports[member] = ElfReport(
                 path=member,
                 arch=info.arch,
                 needed=list(info.needed),
                 versions={lib: sorted(set(v)) for lib, v in info.verneed},
             )
-            found.append(elf)
+            found.append(loaded)
         return found
+
+    def _load(self, member: str) -> _Elf | str:
+        """Inflate and parse one ELF member; the problem text when that fails."""
+        init = module_init_names(posixpath.basename(member))
+        try:
+            info = parse_elf(self.archive.read(member), init_names=list(init))
+        except UnreadableInputError as err:
+            return str(err)
+        elf = _Elf(member, info)
+        if info.python_init is not None:
+            elf.extension = True
+            elf.py_major = init[info.python_init]
+        return elf
 
     # -- the verdict ---------------------------------------------------------------------------
     def run(self) -> WheelReport:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import io
 import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from elftools.elf.elffile import ELFFile
+from elftools.elf.enums import (
+    ENUM_D_TAG_COMMON,
+    ENUM_E_MACHINE,
+    ENUM_EI_OSABI,
+    ENUM_NOTE_GNU_PROPERTY_TYPE,
+    ENUM_NOTE_N_TYPE,
+    ENUM_P_TYPE_BASE,
+    ENUM_SH_TYPE_BASE,
+)
 
 from zigwheel.errors import UnreadableInputError
 
@@ -148,61 +154,70 @@ class _Image:
         return self.data[start:stop].decode("utf-8", "replace")
 
 
-def _check_tables(elf: Any, size: int) -> None:
-    header = elf.header
-    is64 = elf.elfclass == 64
-    if header["e_phnum"]:
-        if header["e_phentsize"] != (56 if is64 else 32):
-            msg = f"malformed ELF: program header entry size {header['e_phentsize']}"
-            raise UnreadableInputError(msg)
-        if header["e_phnum"] > _MAX_SEGMENTS or (
-            header["e_phoff"] + header["e_phnum"] * header["e_phentsize"] > size
-        ):
-            msg = "malformed ELF: program header table lies outside the file"
-            raise UnreadableInputError(msg)
-    if header["e_shoff"]:
-        if header["e_shentsize"] != (64 if is64 else 40):
-            msg = f"malformed ELF: section header entry size {header['e_shentsize']}"
-            raise UnreadableInputError(msg)
-        count = elf.num_sections()
-        if count > _MAX_SECTIONS or header["e_shoff"] + count * header["e_shentsize"] > size:
-            msg = "malformed ELF: section header table lies outside the file"
-            raise UnreadableInputError(msg)
+@dataclass(frozen=True)
+class _Section:
+    index: int
+    name: str
+    type: int
+    offset: int
+    size: int
+    link: int
+    info: int
+
+
+# ELF constants, by the names pyelftools gives them.
+_PT_INTERP = ENUM_P_TYPE_BASE["PT_INTERP"]
+_PT_DYNAMIC = ENUM_P_TYPE_BASE["PT_DYNAMIC"]
+_PT_LOAD = ENUM_P_TYPE_BASE["PT_LOAD"]
+_SHT_NOBITS = ENUM_SH_TYPE_BASE["SHT_NOBITS"]
+_SHT_NOTE = ENUM_SH_TYPE_BASE["SHT_NOTE"]
+_SHT_VERSYM = ENUM_SH_TYPE_BASE["SHT_GNU_versym"]
+_DT_NULL = ENUM_D_TAG_COMMON["DT_NULL"]
+_DT_NEEDED = ENUM_D_TAG_COMMON["DT_NEEDED"]
+_DT_RPATH = ENUM_D_TAG_COMMON["DT_RPATH"]
+_DT_RUNPATH = ENUM_D_TAG_COMMON["DT_RUNPATH"]
+_DT_STRTAB = ENUM_D_TAG_COMMON["DT_STRTAB"]
+_DT_STRSZ = ENUM_D_TAG_COMMON["DT_STRSZ"]
+_NT_GNU_PROPERTY_TYPE_0 = ENUM_NOTE_N_TYPE["NT_GNU_PROPERTY_TYPE_0"]
+_X86_ISA_1_NEEDED = ENUM_NOTE_GNU_PROPERTY_TYPE["GNU_PROPERTY_X86_ISA_1_NEEDED"]
+_MACHINES = {value: name for name, value in ENUM_E_MACHINE.items() if name != "_default_"}
+_OSABIS = {value: name for name, value in ENUM_EI_OSABI.items() if name != "_default_"}
 
 
 def _parse(data: bytes, init_names: tuple[str, ...]) -> ElfInfo:
-    elf = ELFFile(io.BytesIO(data))
-    _check_tables(elf, len(data))
-    machine = str(elf["e_machine"])
-    elfclass = int(elf.elfclass)
-    little = bool(elf.little_endian)
-    osabi = str(elf["e_ident"]["EI_OSABI"])
+    if len(data) < 52 or data[4] not in (1, 2) or data[5] not in (1, 2):
+        msg = "malformed ELF: bad identification bytes (class, byte order or size)"
+        raise UnreadableInputError(msg)
+    elfclass = 64 if data[4] == 2 else 32
+    little = data[5] == 1
     image = _Image(data, little_endian=little, elfclass=elfclass)
+    header = struct.Struct(image.order + ("HHIQQQIHHHHHH" if image.is64 else "HHIIIIIHHHHHH"))
+    if len(data) < 16 + header.size:
+        msg = "malformed ELF: the file header is truncated"
+        raise UnreadableInputError(msg)
+    (_type, e_machine, _version, _entry, phoff, shoff, flags, _ehsize, phentsize, phnum,
+     shentsize, shnum, shstrndx) = header.unpack_from(data, 16)  # fmt: skip
+    machine = _MACHINES.get(e_machine, f"EM_{e_machine}")
+    osabi = _OSABIS.get(data[7], f"ELFOSABI_{data[7]}")
 
     arch = _ARCHES.get((machine, elfclass, little))
     arch_error = None if arch else f"unsupported machine {machine} ({elfclass}-bit)"
     if arch == "armv7l":
-        flags = int(elf["e_flags"])
         if flags & _EF_ARM_EABIMASK != _EF_ARM_EABI_VER5:
             arch, arch_error = None, "ARM EABI is not version 5"
         elif not flags & _EF_ARM_ABI_FLOAT_HARD:
             arch, arch_error = None, "ARM soft-float is not armv7l"
 
-    interpreter, needed, rpath, runpath = _read_dynamic(elf)
-
-    sections: dict[str, Any] = {}
-    notes: list[Any] = []
-    by_index: list[Any] = []
-    if elf.header["e_shoff"]:
-        for section in elf.iter_sections():
-            by_index.append(section)
-            sections.setdefault(section.name, section)
-            if section["sh_type"] == "SHT_NOTE":
-                notes.append(section)
+    segments = _read_segments(image, phoff, phentsize, phnum)
+    interpreter, needed, rpath, runpath = _read_dynamic(image, segments)
+    by_index = _read_sections(image, shoff, shentsize, shnum, shstrndx)
+    sections: dict[str, _Section] = {}
+    for section in by_index:
+        sections.setdefault(section.name, section)
 
     isa_level, isa_error = (None, None)
     if arch == "x86_64":
-        isa_level, isa_error = _read_isa(notes)
+        isa_level, isa_error = _read_isa(image, [s for s in by_index if s.type == _SHT_NOTE])
 
     version_names, verneed = _read_verneed(image, sections.get(".gnu.version_r"), by_index)
     undefined, python_init = _read_dynsym(
@@ -227,86 +242,185 @@ def _parse(data: bytes, init_names: tuple[str, ...]) -> ElfInfo:
     )
 
 
-def _read_dynamic(elf: Any) -> tuple[str | None, list[str], str | None, str | None]:
+# (p_type, p_offset, p_vaddr, p_filesz) of each program header
+_Segment = tuple[int, int, int, int]
+
+
+def _read_segments(image: _Image, phoff: int, entsize: int, count: int) -> list[_Segment]:
+    if not count:
+        return []
+    if entsize != (56 if image.is64 else 32) or count > _MAX_SEGMENTS:
+        msg = f"malformed ELF: program header table ({count} x {entsize} bytes)"
+        raise UnreadableInputError(msg)
+    raw = image.region(phoff, count * entsize, "the program header table")
+    if image.is64:
+        fmt = struct.Struct(image.order + "IIQQQQQQ")
+        return [(t, off, vaddr, filesz) for t, _f, off, vaddr, _p, filesz, _m, _a
+                in fmt.iter_unpack(raw)]  # fmt: skip
+    fmt = struct.Struct(image.order + "IIIIIIII")
+    return [(t, off, vaddr, filesz) for t, off, vaddr, _p, filesz, _m, _f, _a
+            in fmt.iter_unpack(raw)]  # fmt: skip
+
+
+def _read_sections(
+    image: _Image, shoff: int, entsize: int, count: int, shstrndx: int
+) -> list[_Section]:
+    if not shoff:
+        return []
+    if entsize != (64 if image.is64 else 40):
+        msg = f"malformed ELF: section header entry size {entsize}"
+        raise UnreadableInputError(msg)
+    fmt = struct.Struct(image.order + ("IIQQQQIIQQ" if image.is64 else "IIIIIIIIII"))
+    first = fmt.unpack_from(image.region(shoff, entsize, "the section header table"))
+    if count == 0:
+        count = first[5]  # more sections than e_shnum can hold: the count is in section 0
+    if shstrndx == 0xFFFF:
+        shstrndx = first[6]
+    if count > _MAX_SECTIONS:
+        msg = f"malformed ELF: {count} sections"
+        raise UnreadableInputError(msg)
+    raw = image.region(shoff, count * entsize, "the section header table")
+    headers = list(fmt.iter_unpack(raw))
+    names_base = names_end = 0
+    if 0 < shstrndx < len(headers):
+        names = headers[shstrndx]
+        if names[1] != _SHT_NOBITS:
+            image.region(names[4], names[5], "the section name table")
+            names_base, names_end = names[4], names[4] + names[5]
+    return [
+        _Section(
+            index=i,
+            name=image.cstring(names_base, names_end, h[0]),
+            type=h[1],
+            offset=h[4],
+            size=h[5],
+            link=h[6],
+            info=h[7],
+        )
+        for i, h in enumerate(headers)
+    ]
+
+
+def _file_offset(segments: list[_Segment], address: int) -> int | None:
+    for kind, offset, vaddr, filesz in segments:
+        if kind == _PT_LOAD and vaddr <= address < vaddr + filesz:
+            return offset + address - vaddr
+    return None
+
+
+def _read_dynamic(  # noqa: PLR0912 - one branch per dynamic tag kind
+    image: _Image, segments: list[_Segment]
+) -> tuple[str | None, list[str], str | None, str | None]:
     """Interpreter, DT_NEEDED, DT_RPATH and DT_RUNPATH from the first PT_INTERP/PT_DYNAMIC."""
+    data = image.data
     interpreter: str | None = None
+    for kind, offset, _vaddr, size in segments:
+        if kind == _PT_INTERP:
+            interpreter = image.cstring(offset, min(offset + size, len(data)), 0)
+            break
+    dynamic = next((s for s in segments if s[0] == _PT_DYNAMIC), None)
+    if dynamic is None:
+        return interpreter, [], None, None
+    fmt = struct.Struct(image.order + ("qQ" if image.is64 else "iI"))
+    entries: list[tuple[int, int]] = []
+    offset = dynamic[1]
+    while len(entries) < _MAX_DYNAMIC_TAGS:
+        if offset < 0 or offset + fmt.size > len(data):
+            msg = "malformed ELF: the dynamic section runs past the end of the file"
+            raise UnreadableInputError(msg)
+        tag, value = fmt.unpack_from(data, offset)
+        entries.append((tag, value))
+        if tag == _DT_NULL:
+            break
+        offset += fmt.size
+    else:
+        msg = "malformed ELF: the dynamic section has no end"
+        raise UnreadableInputError(msg)
+    values = dict(entries)
+    strtab = _file_offset(segments, values.get(_DT_STRTAB, -1))
+    if strtab is None:
+        msg = "malformed ELF: the dynamic string table is not in a loaded segment"
+        raise UnreadableInputError(msg)
+    end = len(data)
+    if _DT_STRSZ in values:
+        end = min(end, strtab + values[_DT_STRSZ])
     needed: list[str] = []
-    rpath: str | None = None
-    runpath: str | None = None
-    seen_dynamic = False
-    for segment in elf.iter_segments():
-        kind = segment["p_type"]
-        if kind == "PT_INTERP" and interpreter is None:
-            interpreter = str(segment.get_interp_name())
-        elif kind == "PT_DYNAMIC" and not seen_dynamic:
-            seen_dynamic = True
-            for count, tag in enumerate(segment.iter_tags()):
-                if count > _MAX_DYNAMIC_TAGS:
-                    msg = "malformed ELF: the dynamic section has no end"
-                    raise UnreadableInputError(msg)
-                name = tag.entry.d_tag
-                if name == "DT_NEEDED":
-                    needed.append(str(tag.needed))
-                elif name == "DT_RPATH":
-                    rpath = str(tag.rpath)
-                elif name == "DT_RUNPATH":
-                    runpath = str(tag.runpath)
+    rpath = runpath = None
+    for tag, value in entries:
+        if tag == _DT_NEEDED:
+            needed.append(image.cstring(strtab, end, value))
+        elif tag == _DT_RPATH:
+            rpath = image.cstring(strtab, end, value)
+        elif tag == _DT_RUNPATH:
+            runpath = image.cstring(strtab, end, value)
     return interpreter, needed, rpath, runpath
 
 
 _ISA_BITS = ((8, "x86_64_v4"), (4, "x86_64_v3"), (2, "x86_64_v2"))
 
 
-def _read_isa(notes: list[Any]) -> tuple[str | None, str | None]:
-    """The x86-64 ISA level the GNU property notes say the code needs."""
+def _read_isa(image: _Image, notes: list[_Section]) -> tuple[str | None, str | None]:
+    """The x86-64 ISA level the first GNU property note of each note section says is needed."""
     level: str | None = None
     error: str | None = None
+    word = struct.Struct(image.order + "III")
+    align = 8 if image.is64 else 4
     for section in notes:
-        for note in section.iter_notes():
-            if note["n_type"] != "NT_GNU_PROPERTY_TYPE_0" or note["n_name"] != "GNU":
+        raw = bytes(image.region(section.offset, section.size, "a note section"))
+        offset = 0
+        while offset + word.size < len(raw):
+            namesz, descsz, kind = word.unpack_from(raw, offset)
+            offset += word.size
+            name_end = offset + ((namesz + 3) & ~3)
+            name = raw[offset : offset + namesz].split(b"\0", 1)[0]
+            desc = raw[name_end : name_end + descsz]
+            offset = name_end + ((descsz + 3) & ~3)
+            if kind != _NT_GNU_PROPERTY_TYPE_0 or name != b"GNU":
                 continue
-            for prop in note["n_desc"]:
-                if prop.pr_type != "GNU_PROPERTY_X86_ISA_1_NEEDED" or prop.pr_datasz != 4:
-                    continue
-                bits = int(prop.pr_data) & ~1
-                found = next((name for bit, name in _ISA_BITS if bits & bit), None)
-                if found:
-                    level = found
-                    break
-                if bits:
-                    error = f"unknown x86-64 ISA bits {bits:#x}"
+            prop = 0
+            while prop + 8 <= len(desc):
+                pr_type, pr_datasz = struct.unpack_from(image.order + "II", desc, prop)
+                if pr_type == _X86_ISA_1_NEEDED and pr_datasz == 4 and prop + 12 <= len(desc):
+                    bits = struct.unpack_from(image.order + "I", desc, prop + 8)[0] & ~1
+                    found = next((n for bit, n in _ISA_BITS if bits & bit), None)
+                    if found:
+                        level = found
+                        break
+                    if bits:
+                        error = f"unknown x86-64 ISA bits {bits:#x}"
+                prop += (pr_datasz + 8 + align - 1) & ~(align - 1)
             break  # only the first GNU property note of a section counts
     return level, error
 
 
-def _string_table(image: _Image, by_index: list[Any], link: int) -> tuple[int, int]:
+def _string_table(image: _Image, by_index: list[_Section], link: int) -> tuple[int, int]:
     if not 0 <= link < len(by_index):
         msg = f"malformed ELF: string table index {link} does not exist"
         raise UnreadableInputError(msg)
     strtab = by_index[link]
-    if strtab["sh_type"] == "SHT_NOBITS":
+    if strtab.type == _SHT_NOBITS:
         return 0, 0
-    start, size = int(strtab["sh_offset"]), int(strtab["sh_size"])
+    start, size = strtab.offset, strtab.size
     image.region(start, size, "a string table")
     return start, start + size
 
 
 def _read_verneed(
-    image: _Image, section: Any, by_index: list[Any]
+    image: _Image, section: _Section | None, by_index: list[_Section]
 ) -> tuple[dict[int, tuple[str, str]], list[tuple[str, tuple[str, ...]]]]:
     """Version index -> (library, version) and the needs grouped by library, from .gnu.version_r."""
     index_map: dict[int, tuple[str, str]] = {}
     grouped: list[tuple[str, tuple[str, ...]]] = []
-    if section is None or section["sh_type"] == "SHT_NOBITS":
+    if section is None or section.type == _SHT_NOBITS:
         return index_map, grouped
-    start, size = int(section["sh_offset"]), int(section["sh_size"])
+    start, size = section.offset, section.size
     raw = image.region(start, size, ".gnu.version_r")
-    str_base, str_end = _string_table(image, by_index, int(section["sh_link"]))
+    str_base, str_end = _string_table(image, by_index, section.link)
     need_fmt = struct.Struct(image.order + "HHIII")
     aux_fmt = struct.Struct(image.order + "IHHII")
     limit = size // 16
     offset = 0
-    for _ in range(min(int(section["sh_info"]), limit)):
+    for _ in range(min(section.info, limit)):
         if offset < 0 or offset + 16 > size:
             break
         _ver, count, file_off, aux_off, next_off = need_fmt.unpack_from(raw, offset)
@@ -330,10 +444,10 @@ def _read_verneed(
     return index_map, grouped
 
 
-def _read_versym(image: _Image, by_index: list[Any], count: int) -> memoryview | None:
+def _read_versym(image: _Image, by_index: list[_Section], count: int) -> memoryview | None:
     for section in by_index:
-        if section["sh_type"] == "SHT_GNU_versym":
-            start, size = int(section["sh_offset"]), int(section["sh_size"])
+        if section.type == _SHT_VERSYM:
+            start, size = section.offset, section.size
             size = min(size, count * 2)
             return image.region(start, size - size % 2, ".gnu.version").cast("B")
     return None
@@ -341,18 +455,18 @@ def _read_versym(image: _Image, by_index: list[Any], count: int) -> memoryview |
 
 def _read_dynsym(
     image: _Image,
-    section: Any,
-    by_index: list[Any],
+    section: _Section | None,
+    by_index: list[_Section],
     version_names: dict[int, tuple[str, str]],
     init_names: tuple[str, ...],
 ) -> tuple[list[UndefinedSymbol], str | None]:
     """Undefined dynamic symbols (with their versions) and the defined module-init function."""
-    if section is None or section["sh_type"] == "SHT_NOBITS":
+    if section is None or section.type == _SHT_NOBITS:
         return [], None
     entsize = 24 if image.is64 else 16
-    start, size = int(section["sh_offset"]), int(section["sh_size"])
+    start, size = section.offset, section.size
     raw = image.region(start, size - size % entsize, ".dynsym")
-    str_base, str_end = _string_table(image, by_index, int(section["sh_link"]))
+    str_base, str_end = _string_table(image, by_index, section.link)
     if image.is64:
         sym = struct.Struct(image.order + "IBBHQQ")
         fields = (0, 1, 3)  # st_name, st_info, st_shndx

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import posixpath
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -69,10 +70,19 @@ class WheelArchive:
         self.path = path
         self.limits = limits
         self._inflated = 0
+        self._lock = threading.Lock()
         try:
             self._zip = zipfile.ZipFile(path)
             infos = self._zip.infolist()
-        except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as err:
+        except (
+            OSError,
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            ValueError,
+            EOFError,
+            NotImplementedError,
+            RuntimeError,
+        ) as err:
             msg = f"{path.name} is not a readable zip archive ({err})"
             raise UnreadableInputError(msg, hint="download or build the wheel again") from err
         if len(infos) > limits.max_members:
@@ -161,9 +171,13 @@ class WheelArchive:
                 f"over the {limits.max_ratio}x cap (zip bomb?)"
             )
             raise UnreadableInputError(msg)
-        if self._inflated + size > limits.max_wheel_bytes:
-            msg = f"the wheel inflates to more than {limits.max_wheel_bytes} bytes, over the cap"
-            raise UnreadableInputError(msg)
+        with self._lock:  # members may be read from several threads
+            if self._inflated + size > limits.max_wheel_bytes:
+                msg = (
+                    f"the wheel inflates to more than {limits.max_wheel_bytes} bytes, over the cap"
+                )
+                raise UnreadableInputError(msg)
+            self._inflated += size
         parts: list[bytes] = []
         total = 0
         try:
@@ -190,7 +204,6 @@ class WheelArchive:
         ) as err:
             msg = f"member {name} cannot be read ({err})"
             raise UnreadableInputError(msg) from err
-        self._inflated += total
         return b"".join(parts)
 
     def _member(self, name: str) -> zipfile.ZipInfo:
