@@ -87,7 +87,8 @@ def _print_explanations(found: list[Explanation], source: str) -> None:
     if not found:
         err_console().print(
             f"No known failure found in {source}. zigwheel explain knows build, install and "
-            "upload errors of maturin, cargo, zig, pip and twine; pass the full log."
+            "upload errors of maturin, cargo, zig, pip and twine; pass the full log.",
+            markup=False,
         )
         return
     for index, item in enumerate(found):
