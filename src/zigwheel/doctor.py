@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zigwheel import _proc
+from zigwheel.cache import cache_root
 from zigwheel.errors import ZigwheelError
 from zigwheel.targets import Arch, Target, parse_arch
 from zigwheel.zig import locate_zig
@@ -104,6 +105,22 @@ def check_zig(env: Mapping[str, str]) -> Check:
             f"pip install 'ziglang=={zig.pinned}'",
         )
     return Check("zig", OK, detail)
+
+
+def check_cache(env: Mapping[str, str]) -> Check:
+    """The cache folder for shims exists (or can be made) and is writable."""
+    try:
+        root = cache_root(env)
+    except ZigwheelError as err:
+        return Check("cache", MISSING, str(err), err.hint or "")
+    if not os.access(root, os.W_OK):
+        return Check(
+            "cache",
+            MISSING,
+            f"{root} is not writable",
+            "set ZIGWHEEL_CACHE_DIR to a writable folder",
+        )
+    return Check("cache", OK, str(root))
 
 
 def check_maturin() -> Check:
@@ -243,7 +260,7 @@ def check_qemu(targets: Sequence[Target], env: Mapping[str, str]) -> list[Check]
 
 def run_doctor(targets: Sequence[Target], env: Mapping[str, str]) -> DoctorReport:
     """Run every check for building ``targets`` on this machine."""
-    checks = [check_host(), check_zig(env), check_maturin(), check_cargo(env)]
+    checks = [check_host(), check_zig(env), check_cache(env), check_maturin(), check_cargo(env)]
     checks += check_rust_targets(targets, env)
     checks += check_qemu(targets, env)
     return DoctorReport(checks)

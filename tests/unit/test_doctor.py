@@ -11,6 +11,7 @@ from zigwheel.doctor import (
     WARNING,
     Check,
     DoctorReport,
+    check_cache,
     check_qemu,
     check_rust_targets,
     check_zig,
@@ -102,6 +103,15 @@ def test_zig_is_found_through_the_package_not_path() -> None:
     assert "zig 0.15.2" in check.detail
 
 
+def test_cache_check(tmp_path: Path) -> None:
+    assert check_cache({"ZIGWHEEL_CACHE_DIR": str(tmp_path / "c")}).status == OK
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    check = check_cache({"ZIGWHEEL_CACHE_DIR": str(blocker / "c")})
+    assert check.status == MISSING
+    assert "ZIGWHEEL_CACHE_DIR" in check.fix
+
+
 def test_report_ok_and_json() -> None:
     report = DoctorReport([Check("a", OK, "fine"), Check("b", WARNING, "meh", "do x")])
     assert report.ok
@@ -114,8 +124,8 @@ def test_report_ok_and_json() -> None:
     assert not DoctorReport([Check("c", MISSING, "gone")]).ok
 
 
-def test_full_run_on_this_machine() -> None:
-    report = run_doctor([X86], dict(os.environ))
+def test_full_run_on_this_machine(tmp_path: Path) -> None:
+    report = run_doctor([X86], dict(os.environ, ZIGWHEEL_CACHE_DIR=str(tmp_path)))
     names = [check.name for check in report.checks]
-    assert names[:4] == ["host", "zig", "maturin", "cargo"]
+    assert names[:5] == ["host", "zig", "cache", "maturin", "cargo"]
     assert by_name(report.checks)["zig"].status == OK
