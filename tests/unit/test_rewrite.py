@@ -180,13 +180,20 @@ TRICKY = st.sampled_from(
     ]
 )
 ARGS = st.lists(
-    st.one_of(TRICKY, st.text(st.characters(blacklist_characters="\0"), max_size=8)), max_size=12
+    st.one_of(
+        TRICKY,
+        st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=8),
+    ),
+    max_size=12,
 )
 
 
 @pytest.mark.parametrize("shell", SHELLS)
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60,
+    deadline=None,
+    derandomize=True,  # the same examples on every CI run; raise max_examples to explore more
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(args=ARGS)
 def test_rendered_sh_matches_python_semantics(
