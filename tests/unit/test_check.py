@@ -1,0 +1,89 @@
+"""check_wheel on wheels without native code, unreadable inputs, JSON shape and exit codes."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from zigwheel.check import WheelReport, check_paths, check_wheel, reports_to_json
+from zigwheel.cli.check_cmd import exit_code
+
+
+def _wheel(folder: Path, name: str, members: dict[str, bytes]) -> Path:
+    dist = name.split("-", 1)[0]
+    members = dict(members)
+    record = "".join(f"{m},,\n" for m in members) + f"{dist}-1.0.dist-info/RECORD,,\n"
+    members[f"{dist}-1.0.dist-info/RECORD"] = record.encode()
+    path = folder / name
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, data in members.items():
+            archive.writestr(member, data)
+    return path
+
+
+def test_pure_wheel_is_compliant(tmp_path: Path) -> None:
+    report = check_wheel(_wheel(tmp_path, "pure-1.0-py3-none-any.whl", {"pure/__init__.py": b""}))
+    assert report.readable
+    assert report.compliant
+    assert report.policy == "any"
+    assert report.claimed == ["any"]
+
+
+def test_platform_tag_without_native_code_is_flagged(tmp_path: Path) -> None:
+    wheel = _wheel(tmp_path, "p-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", {"p/__init__.py": b""})
+    report = check_wheel(wheel)
+    assert not report.compliant
+    assert report.readable
+    assert "no ELF file" in report.problems[0]
+
+
+def test_unsafe_member_names_are_problems(tmp_path: Path) -> None:
+    wheel = _wheel(tmp_path, "u-1.0-py3-none-any.whl", {"../../evil.py": b"", "u/x.py": b""})
+    report = check_wheel(wheel)
+    assert not report.compliant
+    assert any("unsafe" in p for p in report.problems)
+
+
+def test_unreadable_inputs_give_one_line(tmp_path: Path) -> None:
+    junk = tmp_path / "junk-1.0-py3-none-any.whl"
+    junk.write_bytes(b"PK\x03\x04 this is not a zip")
+    other = tmp_path / "notes.txt"
+    other.write_text("hello")
+    missing = tmp_path / "gone-1.0-py3-none-any.whl"
+    reports = check_paths([junk, other, missing])
+    assert [r.readable for r in reports] == [False, False, False]
+    for report in reports:
+        assert not report.compliant
+        assert len(report.problems) == 1
+        assert "\n" not in report.problems[0]
+    assert exit_code(reports) == 6
+
+
+def test_folders_expand_and_json_shape(tmp_path: Path) -> None:
+    _wheel(tmp_path, "b-1.0-py3-none-any.whl", {"b/__init__.py": b""})
+    _wheel(tmp_path, "a-1.0-py3-none-any.whl", {"a/__init__.py": b""})
+    reports = check_paths([tmp_path])
+    assert [r.wheel for r in reports] == ["a-1.0-py3-none-any.whl", "b-1.0-py3-none-any.whl"]
+    document = reports_to_json(reports)
+    assert document["version"] == 1
+    assert set(document["wheels"][0]) == {
+        "wheel",
+        "path",
+        "claimed",
+        "policy",
+        "compliant",
+        "problems",
+        "elves",
+    }
+    assert exit_code(reports) == 0
+
+
+def test_exit_code_precedence() -> None:
+    def report(*, readable: bool, compliant: bool) -> WheelReport:
+        return WheelReport("w.whl", "w.whl", [], "any", compliant, [], [], readable=readable)
+
+    assert exit_code([report(readable=True, compliant=True)]) == 0
+    assert exit_code([report(readable=True, compliant=False)]) == 1
+    both = [report(readable=True, compliant=False), report(readable=False, compliant=False)]
+    assert exit_code(both) == 6
+    assert exit_code([]) == 0
