@@ -138,6 +138,13 @@ def check_wheel(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> WheelReport:
         return _unreadable(path, str(err), list(name.platforms))
 
 
+def one_line(text: str) -> str:
+    """``text`` with control characters (from names inside a hostile file) escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _unreadable(path: Path, problem: str, claimed: list[str] | None = None) -> WheelReport:
     return WheelReport(
         wheel=path.name,
@@ -145,7 +152,7 @@ def _unreadable(path: Path, problem: str, claimed: list[str] | None = None) -> W
         claimed=claimed or [],
         policy="unknown",
         compliant=False,
-        problems=[problem],
+        problems=[one_line(problem)],
         elves=[],
         readable=False,
     )
@@ -157,6 +164,14 @@ class _Elf:
     info: ElfInfo
     extension: bool = False
     py_major: int | None = None
+
+
+@dataclass(frozen=True)
+class _Evaluation:
+    ladder: PolicyLadder
+    reasons: dict[str, list[str]]  # policy name -> why the content fails it
+    satisfied: list[Policy]
+    overall: Policy  # auditwheel's overall policy
 
 
 @dataclass
@@ -210,6 +225,7 @@ class _Analysis:
         self.reports: dict[str, ElfReport] = {}
         self.parsed: dict[str, _Elf] = {}  # every parsed ELF, by member path
         self.accepted: list[_Elf] = []
+        self.libc_evidence = False  # some accepted ELF shows which libc it needs
         self.tags = [parse_platform_tag(t) for t in name.platforms]
 
     # -- reading -------------------------------------------------------------------------------
@@ -319,6 +335,7 @@ class _Analysis:
                 report.note = "ignored: mixed libc"
                 continue
             if elf_libc is not None:
+                self.libc_evidence = True
                 if libc is None:
                     libc = elf_libc
                 elif libc != elf_libc:
@@ -351,7 +368,7 @@ class _Analysis:
         )
         return self._report("linux_" + (arch or "unknown"), compliant=False)
 
-    def _judge(self, policies: PolicyLadder) -> WheelReport:  # noqa: PLR0912 - auditwheel's criteria, one by one
+    def _judge(self, policies: PolicyLadder) -> WheelReport:
         needed_everywhere = {lib for e in self.accepted for lib in e.info.needed}
         top = [
             e
@@ -360,7 +377,20 @@ class _Analysis:
         ]
         dirs = self.archive.directories()
         trees = {e.path: self._resolve(e, dirs) for e in top}
+        evaluations = {policies.libc: self._evaluate(policies, top, trees)}
+        # A wheel whose ELF files show no libc (static code) may claim both libcs' tags.
+        for tag in self.tags:
+            other = tag.libc
+            if other in (GLIBC, MUSL) and other not in evaluations and not self.libc_evidence:
+                evaluations[other] = self._evaluate(ladder(other, policies.arch), top, trees)
+        compliant = self._judge_claims(policies, evaluations)
+        overall = evaluations[policies.libc].overall
+        return self._report(overall.tag, compliant=compliant and not self.problems)
 
+    def _evaluate(  # noqa: PLR0912 - auditwheel's criteria, one by one
+        self, policies: PolicyLadder, top: list[_Elf], trees: dict[str, dict[str, _Lib]]
+    ) -> _Evaluation:
+        """Every policy's failures, and auditwheel's overall policy, for one ladder."""
         reasons: dict[str, list[str]] = {p.name: [] for p in policies}
         external: dict[str, bool] = {}
         blacklisted: dict[str, bool] = {}
@@ -430,8 +460,7 @@ class _Analysis:
             key=lambda p: p.priority,
         )
         satisfied = [p for p in policies if not p.is_linux and not reasons[p.name]]
-        compliant = self._judge_claims(policies, reasons, satisfied, overall)
-        return self._report(overall.tag, compliant=compliant and not self.problems)
+        return _Evaluation(policies, reasons, satisfied, overall)
 
     def _version_reason(self, lib: str, version: str, paths: list[str]) -> str:
         symbols: list[str] = []
@@ -563,58 +592,54 @@ class _Analysis:
         return result
 
     # -- claimed tags --------------------------------------------------------------------------
-    def _judge_claims(
-        self,
-        policies: PolicyLadder,
-        reasons: dict[str, list[str]],
-        satisfied: list[Policy],
-        overall: Policy,
-    ) -> bool:
+    def _judge_claims(self, policies: PolicyLadder, evaluations: dict[str, _Evaluation]) -> bool:
         ok = True
         restrictive: tuple[tuple[int, int], Policy] | None = None
-        best_of_libc = max(satisfied, key=lambda p: p.priority, default=None)
-        claim_better = overall if not overall.is_linux else best_of_libc
         for tag in self.tags:
-            problem = self._claim_problem(tag, policies)
+            problem = self._claim_problem(tag, policies, evaluations)
             if problem is not None:
                 self.problems.append(problem)
                 ok = False
                 continue
-            if tag.libc == "linux" or tag.version is None:
-                continue
-            holds = any(p.version is not None and p.version <= tag.version for p in satisfied)
-            rules = policies.get(tag.policy_name or "") or policies.for_version(tag.version)
+            if tag.libc not in evaluations or tag.version is None:
+                continue  # linux_<arch>: the content always satisfies it
+            found = evaluations[str(tag.libc)]
+            rules = found.ladder.get(tag.policy_name or "") or found.ladder.for_version(tag.version)
             if rules is None:
-                oldest = policies.highest
                 self.problems.append(
                     f"{tag.tag}: no {tag.libc} policy that old exists for {policies.arch} "
-                    f"(the oldest is {oldest.tag})"
+                    f"(the oldest is {found.ladder.highest.tag})"
                 )
                 ok = False
                 continue
-            if restrictive is None or tag.version < restrictive[0]:
+            if tag.libc == policies.libc and (restrictive is None or tag.version < restrictive[0]):
                 restrictive = (tag.version, rules)
-            if holds:
+            if any(p.version is not None and p.version <= tag.version for p in found.satisfied):
                 continue
             ok = False
-            for reason in reasons[rules.name]:
+            for reason in found.reasons[rules.name]:
                 self.problems.append(f"{tag.tag}: {reason}")
+            better = found.overall if not found.overall.is_linux else None
+            if better is None and found.satisfied:
+                better = max(found.satisfied, key=lambda p: p.priority)
             advice = f"rebuild with `zigwheel build --manylinux {build_flag(rules)}`"
-            if claim_better is not None and not claim_better.is_linux:
-                advice += f", or claim {claim_better.tag} instead"
+            if better is not None:
+                advice += f", or claim {better.tag} instead"
             self.problems.append(f"{tag.tag} does not hold: {advice}")
         if restrictive is not None:
             self._mark_offending(restrictive[1])
         return ok
 
-    def _claim_problem(self, tag: PlatformTag, policies: PolicyLadder) -> str | None:
+    def _claim_problem(
+        self, tag: PlatformTag, policies: PolicyLadder, evaluations: dict[str, _Evaluation]
+    ) -> str | None:
         if tag.tag == "any":
             return f"the wheel is tagged 'any' but contains {policies.arch} ELF files"
         if tag.libc is None:
             return f"{tag.tag} is not a Linux platform tag"
         if tag.baseline != policies.arch:
             return f"{tag.tag} is for {tag.arch}, but the ELF files are {policies.arch}"
-        if tag.libc in (GLIBC, MUSL) and tag.libc != policies.libc:
+        if tag.libc in (GLIBC, MUSL) and tag.libc not in evaluations:
             return f"{tag.tag} promises {tag.libc}, but the ELF files are built for {policies.libc}"
         return None
 
@@ -639,7 +664,7 @@ class _Analysis:
             claimed=list(self.name.platforms),
             policy=policy,
             compliant=compliant and self.readable,
-            problems=self.problems,
+            problems=[one_line(p) for p in self.problems],
             elves=list(self.reports.values()),
             readable=self.readable,
         )

@@ -118,7 +118,7 @@ def _rezip(wheel: bytes, member: str, payload: bytes) -> bytes:
     with zipfile.ZipFile(io.BytesIO(wheel)) as src, zipfile.ZipFile(out, "w") as dst:
         for info in src.infolist():
             data = payload if info.filename == member else src.read(info)
-            dst.writestr(info.filename, data, compress_type=zipfile.ZIP_DEFLATED)
+            dst.writestr(info.filename, data)
     return out.getvalue()
 
 
