@@ -91,7 +91,7 @@ def test_musl_whitelist_names_the_musl_loader(arch: str) -> None:
     assert ours.whitelist == theirs.highest.whitelist
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(
     arch=st.sampled_from(["x86_64", "aarch64", "i686", "ppc64le"]),
     data=st.data(),

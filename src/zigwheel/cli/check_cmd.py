@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional, TextIO
 
 import typer
 
@@ -91,14 +92,15 @@ def render(report: WheelReport) -> None:
     console.print()
 
 
-def _annotate(reports: list[WheelReport]) -> None:
+def _annotate(reports: list[WheelReport], *, stream: TextIO) -> None:
     """One ``::error`` workflow command per non-compliant wheel, all its problems as lines."""
     for report in reports:
         if report.compliant:
             continue
         lines = [f"{report.wheel} is not compliant (its content satisfies {report.policy})"]
         lines += [f"- {problem}" for problem in report.problems]
-        print(f"::error file={github_escape(report.path)}::{github_escape(chr(10).join(lines))}")
+        text = github_escape("\n".join(lines))
+        print(f"::error file={github_escape(report.path)}::{text}", file=stream)
 
 
 def check(
@@ -133,7 +135,8 @@ def check(
     if github is None:
         github = on_github_actions(os.environ)
     if github:
-        _annotate(reports)
+        # stdout stays valid JSON with --json; the runner reads workflow commands on stderr too.
+        _annotate(reports, stream=sys.stderr if as_json else sys.stdout)
     code = exit_code(reports)
     if code:
         raise typer.Exit(code=code)
