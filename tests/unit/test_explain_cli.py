@@ -78,7 +78,8 @@ def test_undecodable_bytes_are_tolerated(tmp_path: Path) -> None:
 def test_github_annotations() -> None:
     log = str(LOGS / "rust-target-missing.log")
     result = runner.invoke(app, ["explain", "--github", "--json", log])
-    (line,) = [item for item in result.stdout.splitlines() if item.startswith("::error")]
+    assert json.loads(result.stdout)["explained"] is True  # annotations go to stderr with --json
+    (line,) = [item for item in result.stderr.splitlines() if item.startswith("::error")]
     assert line.startswith(
         "::error title=The Rust standard library for the target is not installed::"
     )

@@ -356,3 +356,13 @@ def test_cli_annotates_refusals_on_github_actions(tmp_path: Path) -> None:
     assert "bare linux tag" in errors[0]
     assert "lowercase" in errors[1]
     assert TOKEN not in result.output
+
+
+def test_cli_json_stays_parseable_on_github_actions(tmp_path: Path) -> None:
+    wheel = _wheel(
+        tmp_path, "bare-1.0-cp311-cp311-linux_x86_64.whl", tag="cp311-cp311-linux_x86_64"
+    )
+    result = runner.invoke(app, ["publish", "--json", str(wheel)], env={"GITHUB_ACTIONS": "true"})
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["ok"] is False
+    assert "::error file=" in result.stderr

@@ -77,7 +77,8 @@ def explain_command(
             body = github_escape(
                 f"{item.cause}\nFix: {item.fix}\n(line {item.line_number}: {item.matched_line})"
             )
-            print(f"::error title={title}::{body}")  # a workflow command, on stdout
+            # A workflow command; on stderr with --json so that stdout stays one JSON document.
+            print(f"::error title={title}::{body}", file=sys.stderr if as_json else sys.stdout)
     if not found:
         raise typer.Exit(code=EXIT_FAILED_CHECK)
 
@@ -233,12 +234,14 @@ def publish_command(
     else:
         _print_publish(result)
     if on_github_actions(os.environ):
+        stream = sys.stderr if as_json else sys.stdout  # stdout stays one JSON document
         for verdict in result.verdicts:
             if verdict.problems:
                 body = github_escape("\n".join(verdict.problems))
-                print(f"::error file={github_escape(str(verdict.path))}::{body}")
+                print(f"::error file={github_escape(str(verdict.path))}::{body}", file=stream)
         if result.credential_problems:
-            print(f"::error::{github_escape(chr(10).join(result.credential_problems))}")
+            body = github_escape("\n".join(result.credential_problems))
+            print(f"::error::{body}", file=stream)
     if not result.ok:
         raise typer.Exit(code=EXIT_FAILED_CHECK)
 
