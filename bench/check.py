@@ -3,9 +3,10 @@
 Usage: python bench/check.py [--limit N]
 
 The wheels are the e2e corpus (tests/e2e/test_check_corpus.py), downloaded once into
-$ZIGWHEEL_TEST_CORPUS or the user cache. Both tools run as a command per wheel (so both pay
-their start-up), and zigwheel also runs in-process on all wheels at once. Prints per-wheel
-times, totals and the ratio.
+$ZIGWHEEL_TEST_CORPUS or the user cache. auditwheel show takes one wheel per command;
+zigwheel check is timed as one command for all wheels (its normal use), as one command per
+wheel, and in-process (check_wheel, as `zigwheel build` calls it). Prints per-wheel times,
+totals and the ratios.
 """
 
 from __future__ import annotations
@@ -49,35 +50,48 @@ def main() -> int:
         print("no corpus wheels could be downloaded")
         return 1
 
-    from zigwheel.check import check_paths  # noqa: PLC0415 - after the corpus is ready
+    from zigwheel.check import check_wheel  # noqa: PLC0415 - after the corpus is ready
 
-    ours_total = theirs_total = 0.0
+    zigwheel = [sys.executable, "-m", "zigwheel", "check", "--json"]
+    auditwheel = [sys.executable, "-m", "auditwheel", "show", "--json"]
+    theirs_total = in_process_total = 0.0
     print(f"{'wheel':60} {'MB':>6} {'zigwheel s':>10} {'auditwheel s':>12} {'ratio':>6}")
     for wheel in wheels:
-        ours = _run([sys.executable, "-m", "zigwheel", "check", "--json", str(wheel)])
-        theirs = _run([sys.executable, "-m", "auditwheel", "show", "--json", str(wheel)])
-        ours_total += ours
+        start = time.perf_counter()
+        check_wheel(wheel)
+        ours = time.perf_counter() - start
+        theirs = _run([*auditwheel, str(wheel)])
+        in_process_total += ours
         theirs_total += theirs
         size = wheel.stat().st_size / 1e6
         print(f"{wheel.name[:60]:60} {size:6.1f} {ours:10.2f} {theirs:12.2f} {theirs / ours:6.1f}")
+    one_command = _run([*zigwheel, *map(str, wheels)])
+    per_wheel = sum(_run([*zigwheel, str(wheel)]) for wheel in wheels)
 
-    start = time.perf_counter()
-    check_paths(wheels)
-    in_process = time.perf_counter() - start
-    scipy = [w for w in wheels if w.name.startswith("scipy-")]
     print()
-    print(f"wheels: {len(wheels)}")
-    print(f"zigwheel check (a command per wheel): {ours_total:.2f} s")
-    print(f"auditwheel show (a command per wheel): {theirs_total:.2f} s")
-    print(f"ratio auditwheel/zigwheel: {theirs_total / ours_total:.1f}x")
+    print(f"wheels: {len(wheels)}, {sum(w.stat().st_size for w in wheels) / 1e6:.0f} MB")
+    print(f"auditwheel show, one command per wheel (it takes one): {theirs_total:7.2f} s")
     print(
-        f"zigwheel in-process, all wheels: {in_process:.2f} s "
-        f"(ratio {theirs_total / in_process:.1f}x)"
+        f"zigwheel check, one command for all wheels:            {one_command:7.2f} s"
+        f"  -> {theirs_total / one_command:5.1f}x faster"
     )
-    for wheel in scipy:
-        start = time.perf_counter()
-        check_paths([wheel])
-        print(f"zigwheel in-process, {wheel.name}: {time.perf_counter() - start:.2f} s")
+    print(
+        f"zigwheel check, one command per wheel:                 {per_wheel:7.2f} s"
+        f"  -> {theirs_total / per_wheel:5.1f}x faster (Python start-up + CLI import each time)"
+    )
+    print(
+        f"zigwheel check_wheel() in-process, all wheels:         {in_process_total:7.2f} s"
+        f"  -> {theirs_total / in_process_total:5.1f}x faster"
+    )
+    for wheel in wheels:
+        if wheel.name.startswith("scipy-"):
+            start = time.perf_counter()
+            check_wheel(wheel)
+            print(
+                f"{wheel.name}: check_wheel {time.perf_counter() - start:.2f} s, "
+                f"command {_run([*zigwheel, str(wheel)]):.2f} s, "
+                f"auditwheel {_run([*auditwheel, str(wheel)]):.2f} s"
+            )
     return 0
 
 
