@@ -40,7 +40,7 @@ _ORIGIN_RE = re.compile(r"\$(ORIGIN|\{ORIGIN\})")
 _PYFPE = frozenset({"PyFPE_jbuf", "PyFPE_dummy", "PyFPE_counter"})
 _WHEEL_ROOT = "/\x00wheel"  # a path prefix no real directory has: stands for the wheel's root
 _MAX_SYMBOLS_SHOWN = 3
-_WORKERS = 4  # members inflated at once: bounds memory to a few members
+_WORKERS = 2  # members inflated at once: memory holds at most this many members
 
 
 @dataclass(frozen=True)

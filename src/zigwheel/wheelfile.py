@@ -23,8 +23,8 @@ _CHUNK = 1 << 20
 class Limits:
     """Caps that keep a hostile wheel (zip bomb, absurd sizes) from costing unbounded resources."""
 
-    max_member_bytes: int = 1 << 30  # uncompressed size of one member we inflate
-    max_wheel_bytes: int = 4 << 30  # total uncompressed bytes we inflate per wheel
+    max_member_bytes: int = 3 << 30  # one ELF member, inflated (big CUDA libraries reach 2 GB)
+    max_wheel_bytes: int = 16 << 30  # all ELF members of one wheel, inflated
     max_ratio: int = 200  # uncompressed/compressed, checked on members above ratio_floor
     ratio_floor: int = 1 << 20
     max_members: int = 200_000
