@@ -9,6 +9,7 @@ not need auditwheel at run time. Run after upgrading auditwheel:
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import sys
@@ -61,12 +62,17 @@ def _musl_libc_sonames() -> dict[str, str]:
     return result
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     import auditwheel.policy  # noqa: PLC0415 - a dev dependency, imported on use
 
+    parser = argparse.ArgumentParser(description="Regenerate zigwheel's policy data.")
+    parser.add_argument(
+        "--output", type=Path, default=OUT, help="folder to write (default: %(default)s)"
+    )
+    out = parser.parse_args(argv).output
     source_dir = Path(auditwheel.policy.__file__).parent
     version = metadata.version("auditwheel")
-    OUT.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     for libc, stem in (("glibc", "manylinux"), ("musl", "musllinux")):
         raw = (source_dir / f"{stem}-policy.json").read_bytes()
         document: dict[str, Any] = {
@@ -78,7 +84,7 @@ def main() -> int:
         }
         if libc == "musl":
             document["libc_soname"] = _musl_libc_sonames()
-        target = OUT / f"{stem}.json"
+        target = out / f"{stem}.json"
         target.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {target} from auditwheel {version}")
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from auditwheel.libc import Libc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import zigwheel.policy
 from zigwheel.errors import DataError
 from zigwheel.policy import (
     GLIBC,
@@ -177,3 +180,17 @@ def test_for_version_and_build_flag() -> None:
     assert musl is not None
     assert build_flag(musl) == "musllinux_1_1"
     assert x86.highest.display() == "manylinux_2_5_x86_64 (manylinux1)"
+
+
+def test_generator_script_reproduces_the_shipped_files(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parents[2] / "scripts" / "generate_policy_data.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--output", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    shipped = Path(zigwheel.policy.__file__).parent / "data" / "policy"
+    for name in ("manylinux.json", "musllinux.json"):
+        assert (tmp_path / name).read_bytes() == (shipped / name).read_bytes(), name
