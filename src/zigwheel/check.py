@@ -172,6 +172,7 @@ class _Evaluation:
     reasons: dict[str, list[str]]  # policy name -> why the content fails it
     satisfied: list[Policy]
     overall: Policy  # auditwheel's overall policy
+    external: dict[str, bool]  # policy name -> the content needs libraries from the host
 
 
 @dataclass
@@ -460,7 +461,7 @@ class _Analysis:
             key=lambda p: p.priority,
         )
         satisfied = [p for p in policies if not p.is_linux and not reasons[p.name]]
-        return _Evaluation(policies, reasons, satisfied, overall)
+        return _Evaluation(policies, reasons, satisfied, overall, external)
 
     def _version_reason(self, lib: str, version: str, paths: list[str]) -> str:
         symbols: list[str] = []
@@ -625,6 +626,8 @@ class _Analysis:
             advice = f"rebuild with `zigwheel build --manylinux {build_flag(rules)}`"
             if better is not None:
                 advice += f", or claim {better.tag} instead"
+            if found.external.get(rules.name):
+                advice += "; bundle the libraries it lacks into the wheel (`auditwheel repair`)"
             self.problems.append(f"{tag.tag} does not hold: {advice}")
         if restrictive is not None:
             self._mark_offending(restrictive[1])
