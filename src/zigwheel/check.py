@@ -286,11 +286,14 @@ class _Analysis:
                 continue
             self.parsed[member] = loaded
             info = loaded.info
+            versions: dict[str, set[str]] = {}
+            for lib, names in info.verneed:
+                versions.setdefault(lib, set()).update(names)
             self.reports[member] = ElfReport(
                 path=member,
                 arch=info.arch,
                 needed=list(info.needed),
-                versions={lib: sorted(set(v)) for lib, v in info.verneed},
+                versions={lib: sorted(names) for lib, names in versions.items()},
             )
             found.append(loaded)
         return found
