@@ -100,7 +100,8 @@ def _annotate(reports: list[WheelReport], *, stream: TextIO) -> None:
         lines = [f"{report.wheel} is not compliant (its content satisfies {report.policy})"]
         lines += [f"- {problem}" for problem in report.problems]
         text = github_escape("\n".join(lines))
-        print(f"::error file={github_escape(report.path)}::{text}", file=stream)
+        where = github_escape(report.path).replace(":", "%3A").replace(",", "%2C")
+        print(f"::error file={where}::{text}", file=stream)
 
 
 def check(
