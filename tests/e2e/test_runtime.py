@@ -1,0 +1,111 @@
+"""Runtime proofs of the examples: aarch64 under qemu-user, glibc 2.31 in a Debian 11 root."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from zigwheel import roots, wheeltest
+
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
+
+pytestmark = [pytest.mark.slow, pytest.mark.network]
+
+EXAMPLE_MODULES = {"hello-abi3": "hello_abi3", "cmix": "cmix", "versioned": "versioned"}
+ABI3_EXAMPLES = ["hello-abi3", "cmix"]
+
+
+@pytest.fixture(scope="module")
+def bullseye_amd64() -> Path:
+    """Debian 11: glibc 2.31, Python 3.9 (provisioned by .ci/provision.d/roots.sh)."""
+    return roots.ensure_debian_root("bullseye", "x86_64", env=os.environ).path
+
+
+@pytest.fixture(scope="module")
+def bookworm_arm64() -> Path:
+    """Debian 12 arm64: glibc 2.36, Python 3.11, run under qemu-user."""
+    if roots.find_qemu("aarch64", os.environ.get("PATH", "")) is None:
+        pytest.skip("aarch64: no qemu-aarch64 or qemu-aarch64-static on PATH")
+    return roots.ensure_debian_root("bookworm", "aarch64", env=os.environ).path
+
+
+def _example(example_wheel: Callable[..., Path], name: str, arch: str, **kw: bool) -> Path:
+    """The fixture's wheel of examples/<name> (skipped while the example is not in the checkout)."""
+    if not (EXAMPLES / name / "Cargo.toml").is_file():
+        pytest.skip(f"examples/{name} is not in this checkout")
+    return example_wheel(name, arch, **kw)
+
+
+def _imports(result: wheeltest.WheelTestResult) -> list[str]:
+    return [m.module for m in result.modules if m.ok]
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLE_MODULES))
+def test_aarch64_wheel_imports_under_qemu_in_debian_arm64(
+    name: str, example_wheel: Callable[..., Path], bookworm_arm64: Path
+) -> None:
+    wheel = _example(example_wheel, name, "aarch64")
+    result = wheeltest.run_wheel_test(wheel, env=os.environ, root=bookworm_arm64)
+    assert result.status == wheeltest.PASSED, result.to_json()
+    assert result.kind == "qemu"
+    assert result.python == "CPython 3.11, glibc 2.36, aarch64"
+    assert any(m.split(".")[0] == EXAMPLE_MODULES[name] for m in _imports(result))
+
+
+@pytest.mark.parametrize("name", ABI3_EXAMPLES)
+def test_manylinux_2_17_x86_64_abi3_wheel_imports_in_debian_11(
+    name: str, example_wheel: Callable[..., Path], bullseye_amd64: Path
+) -> None:
+    wheel = _example(example_wheel, name, "x86_64")
+    result = wheeltest.run_wheel_test(wheel, env=os.environ, root=bullseye_amd64)
+    assert result.status == wheeltest.PASSED, result.to_json()
+    assert result.kind == "loader"
+    assert result.python == "CPython 3.9, glibc 2.31, x86_64"
+    assert any(m.split(".")[0] == EXAMPLE_MODULES[name] for m in _imports(result))
+
+
+def test_cp311_wheel_is_refused_by_the_python_3_9_root(
+    example_wheel: Callable[..., Path], bullseye_amd64: Path
+) -> None:
+    wheel = _example(example_wheel, "versioned", "x86_64")
+    assert "-cp311-cp311-" in wheel.name
+    result = wheeltest.run_wheel_test(wheel, env=os.environ, root=bullseye_amd64)
+    assert result.status == wheeltest.NOT_TESTED
+    assert "cp311-cp311 does not load in CPython 3.9, glibc 2.31, x86_64" in result.reason
+
+
+def test_native_host_build_fails_in_debian_11_with_the_loaders_glibc_message(
+    example_wheel: Callable[..., Path], bullseye_amd64: Path
+) -> None:
+    wheel = _example(example_wheel, "cmix", "x86_64", native=True)
+    result = wheeltest.run_wheel_test(wheel, env=os.environ, root=bullseye_amd64)
+    assert result.status == wheeltest.FAILED, result.to_json()
+    assert re.search(r"version `GLIBC_2\.(29|3\d)' not found", result.reason), result.reason
+    assert "(the environment has glibc 2.31)" in result.reason
+
+
+def test_cli_json_report_for_both_architectures(
+    example_wheel: Callable[..., Path], bookworm_arm64: Path
+) -> None:
+    wheels = [
+        _example(example_wheel, "hello-abi3", "aarch64"),
+        _example(example_wheel, "hello-abi3", "x86_64"),
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "zigwheel", "test", "--json", *map(str, wheels)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "ZIGWHEEL_CACHE_DIR": str(bookworm_arm64.parent.parent)},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    kinds = {Path(r["path"]).name: (r["status"], r["kind"]) for r in report["results"]}
+    assert kinds == {wheels[0].name: ("passed", "qemu"), wheels[1].name: ("passed", "host")}
