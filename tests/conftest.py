@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,7 +35,7 @@ ExampleWheel = Callable[..., Path]
 
 
 @pytest.fixture(scope="session")
-def example_wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExampleWheel]:
+def example_wheel(tmp_path_factory: pytest.TempPathFactory) -> ExampleWheel:
     """Build (once per session) a wheel of ``examples/<name>`` for an architecture.
 
     ``example_wheel("hello-abi3", "aarch64")`` returns the path of a manylinux_2_17 wheel;
@@ -51,7 +51,7 @@ def example_wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExampleW
             built[key] = _build_example(name, arch, native=native, out_root=out_root)
         return built[key]
 
-    yield build
+    return build
 
 
 def _build_example(name: str, arch: str, *, native: bool, out_root: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Console helpers shared by the CLI commands: stdout for results, stderr for progress and errors."""
+"""Console helpers shared by the CLI: stdout for results, stderr for progress and errors."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def err_console() -> Console:
 
 def print_json(document: Any) -> None:
     """Print a JSON document to stdout, plain (no colour, no wrapping), for machines."""
-    print(json.dumps(document, indent=2, sort_keys=False))  # noqa: T201 - the CLI's stdout
+    print(json.dumps(document, indent=2, sort_keys=False))
 
 
 def on_github_actions(env: Mapping[str, str] | None = None) -> bool:
