@@ -1,10 +1,192 @@
-"""CLI commands (placeholder until implemented)."""
+"""CLI command `zigwheel build`: progress per target, folded maturin output, a summary table."""
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
 import typer
+
+from zigwheel.cli._console import err_console, on_github_actions, out_console, print_json
+from zigwheel.errors import EXIT_FAILED_CHECK
+
+if TYPE_CHECKING:
+    from zigwheel.build import BuildFailure, BuildJob, BuildPlan, BuiltWheel
+
+
+def _print_plan(plan: BuildPlan) -> None:
+    from rich.table import Table  # noqa: PLC0415
+
+    console = out_console()
+    abi3 = "yes" if plan.project.abi3 else "no"
+    console.print(f"project: {plan.project.directory} (abi3: {abi3})")
+    for key, source in plan.settings.sources.items():
+        console.print(f"  {key}: from {source}")
+    table = Table("target", "policy", "rust triple", "zig triple", "interpreters", "rustc")
+    for job in plan.jobs:
+        table.add_row(
+            job.target.arch.value,
+            job.target.policy,
+            job.target.rust_triple,
+            job.target.zig_triple,
+            " ".join(job.interpreters) or ("abi3" if plan.project.abi3 else "maturin's choice"),
+            job.rustc or "default",
+        )
+    console.print(table)
+    console.print(f"output folder: {plan.settings.out_dir}")
+
+
+def _summary(wheels: list[BuiltWheel]) -> None:
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table("wheel", "tag", "size", "sha256")
+    for column in table.columns:
+        column.overflow = "fold"  # a hash or file name cut short is useless
+    for wheel in wheels:
+        table.add_row(wheel.path.name, wheel.policy, f"{wheel.size / 1024:.0f} KiB", wheel.sha256)
+    out_console().print(table)
+
+
+def _show_failure(err: BuildFailure, *, verbose: bool) -> None:
+    console = err_console()
+    if err.output and not verbose:  # with -v it was shown already
+        _fold(f"maturin output ({err.job.target.platform_tag})", err.output)
+    for explanation in err.explanations:
+        console.print(f"[bold]{explanation.title}[/]")
+        console.print(f"  matched: {explanation.matched_line}", markup=False)
+        console.print(f"  cause: {explanation.cause}", markup=False)
+        console.print(f"  fix: {explanation.fix}", markup=False)
+    if err.report is not None:
+        from zigwheel.cli.check_cmd import render  # noqa: PLC0415
+
+        render(err.report)
+
+
+def _fold(title: str, text: str) -> None:
+    github = on_github_actions()
+    if github:
+        sys.stderr.write(f"::group::{title}\n")
+    else:
+        err_console().rule(title)
+    sys.stderr.write(text if text.endswith("\n") else text + "\n")
+    if github:
+        sys.stderr.write("::endgroup::\n")
+    sys.stderr.flush()
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the zigwheel app."""
-    del app
+    """Add `build` to the zigwheel app."""
+
+    @app.command()
+    def build(  # noqa: PLR0917 - typer passes every option
+        project_dir: Annotated[
+            Path, typer.Argument(help="The maturin/PyO3 project folder.")
+        ] = Path(),
+        target: Annotated[
+            list[str],
+            typer.Option("--target", "-t", help="Architectures: x86_64,aarch64 (or repeat)."),
+        ] = [],  # noqa: B006 - typer copies list defaults
+        manylinux: Annotated[
+            Optional[str],  # noqa: UP045 - typer evaluates this annotation on Python 3.9
+            typer.Option(help="manylinux policy, e.g. 2_17 or 2_28 [default: 2_17]."),
+        ] = None,
+        musllinux: Annotated[
+            Optional[str],  # noqa: UP045
+            typer.Option(help="musllinux policy, e.g. 1_2."),
+        ] = None,
+        out: Annotated[
+            Optional[Path],  # noqa: UP045
+            typer.Option("--out", "-o", help="Output folder [default: PROJECT_DIR/dist]."),
+        ] = None,
+        interpreter: Annotated[
+            list[str],
+            typer.Option("--interpreter", "-i", help="Python versions for non-abi3 crates: 3.11"),
+        ] = [],  # noqa: B006
+        maturin_arg: Annotated[
+            list[str], typer.Option(help="An extra maturin argument (repeat for more).")
+        ] = [],  # noqa: B006
+        print_plan: Annotated[
+            bool, typer.Option(help="Show the resolved build matrix and stop.")
+        ] = False,
+        json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
+        verbose: Annotated[
+            bool, typer.Option("--verbose", "-v", help="Show maturin's output.")
+        ] = False,
+    ) -> None:
+        """Build manylinux/musllinux wheels with maturin and zig; only compliant wheels are kept.
+
+        Exit codes: 0 built, 1 a target failed or its wheel was not compliant, 2 bad settings,
+        3 a missing tool or Rust target, 5 an external command failed.
+        """
+        from zigwheel.build import (  # noqa: PLC0415
+            BuildFailure,
+            build_wheels,
+            host_arch_name,
+            plan_build,
+            read_project,
+        )
+        from zigwheel.config import FlagValues, resolve_settings  # noqa: PLC0415
+
+        env = dict(os.environ)
+        project = read_project(project_dir)
+        flags = FlagValues(
+            targets=target,
+            manylinux=manylinux,
+            musllinux=musllinux,
+            interpreters=interpreter,
+            out_dir=out.resolve() if out else None,
+            maturin_args=maturin_arg,
+        )
+        settings = resolve_settings(
+            pyproject=project.pyproject,
+            env=env,
+            flags=flags,
+            project_dir=project.directory,
+            host_arch=host_arch_name(),
+        )
+        plan = plan_build(project, settings, env)
+        for warning in plan.warnings:
+            err_console().print(f"[yellow]warning:[/] {warning}")
+        if print_plan:
+            if json_output:
+                print_json({"version": 1, "plan": plan.to_json()})
+            else:
+                _print_plan(plan)
+            return
+
+        def progress(event: str, job: BuildJob, text: str) -> None:
+            tag = job.target.platform_tag
+            if event == "start":
+                extra = f" with RUSTC={job.rustc}" if job.rustc else ""
+                err_console().print(f"[bold]{tag}[/]: building{extra} ...", markup=True)
+            elif event == "output" and verbose:
+                _fold(f"maturin output ({tag})", text)
+            elif event == "done":
+                err_console().print(f"[bold]{tag}[/]: [green]ok[/] in {text} (checked)")
+
+        try:
+            wheels = build_wheels(plan, env, progress)
+        except BuildFailure as err:
+            err_console().print(f"[bold]{err.job.target.platform_tag}[/]: [red]failed[/]")
+            _show_failure(err, verbose=verbose)
+            if json_output:
+                print_json(
+                    {
+                        "version": 1,
+                        "ok": False,
+                        "error": str(err),
+                        "target": err.job.target.platform_tag,
+                        "explanations": [item.to_json() for item in err.explanations],
+                        "wheels": [],
+                    }
+                )
+            err_console().print(f"[bold red]error:[/] {err}", markup=True)
+            if err.hint:
+                err_console().print(f"[bold]hint:[/] {err.hint}")
+            raise typer.Exit(EXIT_FAILED_CHECK) from None
+        if json_output:
+            print_json({"version": 1, "ok": True, "wheels": [w.to_json() for w in wheels]})
+        else:
+            _summary(wheels)

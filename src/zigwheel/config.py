@@ -1,0 +1,196 @@
+"""Build settings from defaults, [tool.zigwheel], ZIGWHEEL_* variables and flags, in that order."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zigwheel.errors import ConfigError
+
+DEFAULT = "default"
+PYPROJECT = "pyproject"
+ENVIRONMENT = "env"
+FLAG = "flag"
+
+# [tool.zigwheel] key -> ZIGWHEEL_* variable. Every setting can come from each layer.
+ENV_NAMES = {
+    "targets": "ZIGWHEEL_TARGETS",
+    "manylinux": "ZIGWHEEL_MANYLINUX",
+    "musllinux": "ZIGWHEEL_MUSLLINUX",
+    "interpreters": "ZIGWHEEL_INTERPRETERS",
+    "out-dir": "ZIGWHEEL_OUT_DIR",
+    "maturin-args": "ZIGWHEEL_MATURIN_ARGS",
+}
+TABLE_KEYS = (*ENV_NAMES, "environment", "test-command")
+
+
+@dataclass(frozen=True)
+class FlagValues:
+    """What the command line said; None or empty means "not given"."""
+
+    targets: Sequence[str] = ()
+    manylinux: str | None = None
+    musllinux: str | None = None
+    interpreters: Sequence[str] = ()
+    out_dir: Path | None = None
+    maturin_args: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """The resolved settings of one build, with where each came from."""
+
+    targets: tuple[str, ...]
+    policy: str | None  # "manylinux_2_17", "musllinux_1_2", or None for each arch's default
+    interpreters: tuple[str, ...]
+    out_dir: Path
+    maturin_args: tuple[str, ...]
+    environment: Mapping[str, str]
+    test_command: str | None
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+
+def _split_list(value: str) -> list[str]:
+    return [item for part in value.replace(",", " ").split() if (item := part.strip())]
+
+
+def _as_list(value: Any, key: str) -> list[str]:
+    if isinstance(value, str):
+        return _split_list(value)
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return list(value)
+    msg = f"[tool.zigwheel] {key} must be a string or a list of strings, not {value!r}"
+    raise ConfigError(msg, hint=f'write e.g. {key} = ["x86_64", "aarch64"]')
+
+
+def _as_str(value: Any, key: str) -> str:
+    if isinstance(value, str):
+        return value
+    msg = f"[tool.zigwheel] {key} must be a string, not {value!r}"
+    raise ConfigError(msg, hint=f'quote it: {key} = "2_17"')
+
+
+def _policy(manylinux: str | None, musllinux: str | None, where: str) -> str | None:
+    if manylinux and musllinux:
+        msg = f"{where} names both a manylinux and a musllinux policy"
+        raise ConfigError(msg, hint="build glibc and musl wheels in two runs")
+    if manylinux:
+        text = manylinux.strip()
+        return text if text.startswith("manylinux") else f"manylinux_{text}"
+    if musllinux:
+        text = musllinux.strip()
+        return text if text.startswith("musllinux") else f"musllinux_{text}"
+    return None
+
+
+def tool_table(pyproject: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The [tool.zigwheel] table of a parsed pyproject.toml, checked for unknown keys."""
+    table = pyproject.get("tool", {}).get("zigwheel", {})
+    if not isinstance(table, dict):
+        msg = "[tool.zigwheel] in pyproject.toml must be a table"
+        raise ConfigError(msg, hint="write it as a [tool.zigwheel] section")
+    unknown = sorted(set(table) - set(TABLE_KEYS))
+    if unknown:
+        msg = f"[tool.zigwheel] has unknown key(s): {', '.join(unknown)}"
+        raise ConfigError(msg, hint=f"known keys: {', '.join(TABLE_KEYS)}")
+    return table
+
+
+def resolve_settings(  # noqa: PLR0912, PLR0915 - one flat pass per layer reads best
+    *,
+    pyproject: Mapping[str, Any],
+    env: Mapping[str, str],
+    flags: FlagValues,
+    project_dir: Path,
+    host_arch: str,
+) -> BuildSettings:
+    """Merge the four layers; later layers win, and ``sources`` records which one did."""
+    table = tool_table(pyproject)
+    sources: dict[str, str] = {}
+
+    targets: list[str] = [host_arch]
+    sources["targets"] = DEFAULT
+    policy: str | None = None
+    sources["policy"] = DEFAULT
+    interpreters: list[str] = []
+    sources["interpreters"] = DEFAULT
+    out_dir = project_dir / "dist"
+    sources["out-dir"] = DEFAULT
+    maturin_args: list[str] = []
+    sources["maturin-args"] = DEFAULT
+
+    # pyproject
+    if "targets" in table:
+        targets, sources["targets"] = _as_list(table["targets"], "targets"), PYPROJECT
+    many = _as_str(table["manylinux"], "manylinux") if "manylinux" in table else None
+    musl = _as_str(table["musllinux"], "musllinux") if "musllinux" in table else None
+    if many or musl:
+        policy, sources["policy"] = _policy(many, musl, "[tool.zigwheel]"), PYPROJECT
+    if "interpreters" in table:
+        interpreters = _as_list(table["interpreters"], "interpreters")
+        sources["interpreters"] = PYPROJECT
+    if "out-dir" in table:
+        out_dir, sources["out-dir"] = project_dir / _as_str(table["out-dir"], "out-dir"), PYPROJECT
+    if "maturin-args" in table:
+        raw = table["maturin-args"]
+        maturin_args = shlex.split(raw) if isinstance(raw, str) else _as_list(raw, "maturin-args")
+        sources["maturin-args"] = PYPROJECT
+    environment = table.get("environment", {})
+    if not isinstance(environment, dict) or not all(
+        isinstance(value, str) for value in environment.values()
+    ):
+        msg = "[tool.zigwheel] environment must be a table of strings"
+        raise ConfigError(msg, hint='write e.g. environment = { AWS_LC_SYS_NO_ASM = "1" }')
+    test_command = table.get("test-command")
+    if test_command is not None:
+        test_command = _as_str(test_command, "test-command")
+
+    # environment variables
+    if env.get(ENV_NAMES["targets"], "").strip():
+        targets, sources["targets"] = _split_list(env[ENV_NAMES["targets"]]), ENVIRONMENT
+    env_policy = _policy(
+        env.get(ENV_NAMES["manylinux"], "").strip() or None,
+        env.get(ENV_NAMES["musllinux"], "").strip() or None,
+        "the environment (ZIGWHEEL_MANYLINUX / ZIGWHEEL_MUSLLINUX)",
+    )
+    if env_policy:
+        policy, sources["policy"] = env_policy, ENVIRONMENT
+    if env.get(ENV_NAMES["interpreters"], "").strip():
+        interpreters = _split_list(env[ENV_NAMES["interpreters"]])
+        sources["interpreters"] = ENVIRONMENT
+    if env.get(ENV_NAMES["out-dir"], "").strip():
+        out_dir, sources["out-dir"] = Path(env[ENV_NAMES["out-dir"]]), ENVIRONMENT
+    if env.get(ENV_NAMES["maturin-args"], "").strip():
+        maturin_args = shlex.split(env[ENV_NAMES["maturin-args"]])
+        sources["maturin-args"] = ENVIRONMENT
+
+    # flags
+    flag_targets = [item for value in flags.targets for item in _split_list(value)]
+    if flag_targets:
+        targets, sources["targets"] = flag_targets, FLAG
+    flag_policy = _policy(flags.manylinux, flags.musllinux, "the command line")
+    if flag_policy:
+        policy, sources["policy"] = flag_policy, FLAG
+    if flags.interpreters:
+        interpreters, sources["interpreters"] = list(flags.interpreters), FLAG
+    if flags.out_dir is not None:
+        out_dir, sources["out-dir"] = flags.out_dir, FLAG
+    if flags.maturin_args:
+        maturin_args, sources["maturin-args"] = list(flags.maturin_args), FLAG
+
+    if not targets:
+        msg = "no target architecture was given"
+        raise ConfigError(msg, hint="pass --target x86_64 (or aarch64, ...)")
+    return BuildSettings(
+        targets=tuple(dict.fromkeys(targets)),
+        policy=policy,
+        interpreters=tuple(interpreters),
+        out_dir=out_dir,
+        maturin_args=tuple(maturin_args),
+        environment=dict(environment),
+        test_command=test_command,
+        sources=sources,
+    )
