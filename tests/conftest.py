@@ -55,23 +55,35 @@ def example_wheel(tmp_path_factory: pytest.TempPathFactory) -> ExampleWheel:
 
 
 def _build_example(name: str, arch: str, *, native: bool, out_root: Path) -> Path:
-    # Interim: plain maturin (with ziglang's zig) until the build use-case lands; then the
-    # zig path goes through zigwheel's own build so every consumer exercises it.
     out = out_root / f"{name}-{arch}-{'native' if native else 'zig'}"
     out.mkdir()
-    rust_target = {"x86_64": "x86_64-unknown-linux-gnu", "aarch64": "aarch64-unknown-linux-gnu"}[arch]
-    env = dict(os.environ)
-    cmd = [sys.executable, "-m", "maturin", "build", "--release", "--strip", "-o", str(out),
-           "--target", rust_target, "-m", str(EXAMPLES / name / "Cargo.toml")]
     if native:
-        cmd += ["--compatibility", "linux", "--auditwheel", "skip"]
-    else:
-        cmd += ["--zig", "--compatibility", "manylinux_2_17"]
-        env["CARGO_ZIGBUILD_PYTHON_PATH"] = sys.executable
-    if arch != "x86_64":
-        env["RUSTC"] = "/usr/bin/rustc"
-        cmd += ["-i", "python3.11"]
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        return _build_native(EXAMPLES / name, out)
+    # Through zigwheel's own build use-case, so every consumer of this fixture exercises it.
+    from zigwheel.build import build_wheels, host_arch_name, plan_build, read_project  # noqa: PLC0415
+    from zigwheel.config import FlagValues, resolve_settings  # noqa: PLC0415
+
+    env = dict(os.environ)
+    project = read_project(EXAMPLES / name)
+    settings = resolve_settings(
+        pyproject=project.pyproject,
+        env=env,
+        flags=FlagValues(targets=[arch], manylinux="2_17", out_dir=out),
+        project_dir=project.directory,
+        host_arch=host_arch_name(),
+    )
+    (built,) = build_wheels(plan_build(project, settings, env), env)
+    return built.path
+
+
+def _build_native(project: Path, out: Path) -> Path:
+    """Plain maturin on this host, no zig: links against the host's glibc."""
+    cmd = [
+        sys.executable, "-m", "maturin", "build", "--release", "--strip", "--out", str(out),
+        "--manifest-path", str(project / "Cargo.toml"),
+        "--compatibility", "linux", "--auditwheel", "skip", "--interpreter", sys.executable,
+    ]  # fmt: skip
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     (wheel,) = out.glob("*.whl")
     return wheel

@@ -79,7 +79,10 @@ def _policy(manylinux: str | None, musllinux: str | None, where: str) -> str | N
         raise ConfigError(msg, hint="build glibc and musl wheels in two runs")
     if manylinux:
         text = manylinux.strip()
-        return text if text.startswith("manylinux") else f"manylinux_{text}"
+        if text.startswith("manylinux"):
+            return text
+        # "1", "2010", "2014" are the legacy names; "2_17" the PEP 600 form.
+        return f"manylinux{text}" if text.isdigit() else f"manylinux_{text}"
     if musllinux:
         text = musllinux.strip()
         return text if text.startswith("musllinux") else f"musllinux_{text}"

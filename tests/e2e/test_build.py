@@ -1,0 +1,192 @@
+"""End-to-end: zigwheel build of every example for x86_64 and aarch64 at manylinux 2_17."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import venv
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from elftools.elf.elffile import ELFFile
+from elftools.elf.gnuversions import GNUVerNeedSection
+
+from zigwheel.check import check_wheel
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = ("hello-abi3", "cmix", "versioned")
+ARCHES = ("x86_64", "aarch64")
+E_MACHINE = {"x86_64": "EM_X86_64", "aarch64": "EM_AARCH64"}
+
+pytestmark = [pytest.mark.slow, pytest.mark.network]
+
+
+def _glibc_versions(wheel: Path) -> dict[str, tuple[str, set[tuple[int, ...]]]]:
+    """Per ELF in the wheel: its machine and the GLIBC_x.y versions it needs (pyelftools)."""
+    found: dict[str, tuple[str, set[tuple[int, ...]]]] = {}
+    with zipfile.ZipFile(wheel) as archive:
+        for name in archive.namelist():
+            data = archive.read(name)
+            if not data.startswith(b"\x7fELF"):
+                continue
+            elf = ELFFile(io.BytesIO(data))
+            versions: set[tuple[int, ...]] = set()
+            for section in elf.iter_sections():
+                if isinstance(section, GNUVerNeedSection):
+                    for _verneed, aux_iter in section.iter_versions():
+                        for aux in aux_iter:
+                            if aux.name.startswith("GLIBC_") and aux.name[6:7].isdigit():
+                                versions.add(tuple(int(x) for x in aux.name[6:].split(".")))
+            found[name] = (elf["e_machine"], versions)
+    return found
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_wheel_is_manylinux_2_17(
+    name: str, arch: str, example_wheel: Callable[..., Path]
+) -> None:
+    wheel = example_wheel(name, arch)
+    assert f"manylinux_2_17_{arch}" in wheel.name
+    elves = _glibc_versions(wheel)
+    assert elves, f"no ELF in {wheel.name}"
+    for member, (machine, versions) in elves.items():
+        assert machine == E_MACHINE[arch], member
+        assert versions, f"{member} needs no GLIBC version at all: not a real link?"
+        assert max(versions) <= (2, 17), f"{member} needs GLIBC_{max(versions)}"
+    report = check_wheel(wheel)
+    assert report.compliant, report.problems
+    assert report.policy == f"manylinux_2_17_{arch}"
+
+
+def _fresh_venv(path: Path) -> Path:
+    venv.create(path, with_pip=False, system_site_packages=False)
+    return path / "bin" / "python"
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_x86_64_wheel_passes_its_own_tests(
+    name: str, example_wheel: Callable[..., Path], tmp_path: Path
+) -> None:
+    wheel = example_wheel(name, "x86_64")
+    python = _fresh_venv(tmp_path / "venv")
+    # The host's pip installs into the fresh venv (no network: the wheel has no dependencies).
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q",
+         str(wheel)],
+        check=True,
+    )  # fmt: skip
+    # pytest itself comes from the host environment; the module under test only from the venv.
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    pytest_dir = Path(pytest.__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([site, str(pytest_dir)])}
+    result = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         str(REPO / "examples" / name / "tests")],
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout
+
+
+def test_native_build_fails_manylinux_2_17(
+    example_wheel: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Without zig, this host's glibc leaks into the wheel: maturin and zigwheel both say so."""
+    result = subprocess.run(
+        [sys.executable, "-m", "maturin", "build", "--release", "--out", str(tmp_path),
+         "--manifest-path", str(REPO / "examples" / "cmix" / "Cargo.toml"),
+         "--compatibility", "manylinux_2_17", "--interpreter", sys.executable],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "too-recent versioned symbols" in output
+    assert not list(tmp_path.glob("*.whl"))
+
+    native = example_wheel("cmix", "x86_64", native=True)
+    report = check_wheel(native)
+    assert report.policy != "manylinux_2_17_x86_64"
+    newest = max(
+        (tuple(int(x) for x in version[6:].split(".")), version)
+        for elf in report.elves
+        for versions in elf.versions.values()
+        for version in versions
+        if version.startswith("GLIBC_2")
+    )
+    assert newest[0] > (2, 17), newest
+
+
+def test_cli_build_json_and_plan(tmp_path: Path, example_wheel: Callable[..., Path]) -> None:
+    example_wheel("hello-abi3", "x86_64")  # warms cargo's cache for this example
+    out = tmp_path / "dist"
+    plan = subprocess.run(
+        [sys.executable, "-m", "zigwheel", "build", str(REPO / "examples" / "hello-abi3"),
+         "-t", "x86_64,aarch64", "--print-plan", "--json", "-o", str(out)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    document = json.loads(plan.stdout)
+    assert [job["platform_tag"] for job in document["plan"]["jobs"]] == [
+        "manylinux_2_17_x86_64",
+        "manylinux_2_17_aarch64",
+    ]
+    assert document["plan"]["sources"]["targets"] == "flag"
+    assert not out.exists()
+
+    built = subprocess.run(
+        [sys.executable, "-m", "zigwheel", "build", str(REPO / "examples" / "hello-abi3"),
+         "-t", "x86_64", "--json", "-o", str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    result = json.loads(built.stdout)
+    (wheel,) = result["wheels"]
+    assert wheel["policy"] == "manylinux_2_17_x86_64"
+    assert sorted(p.name for p in out.iterdir()) == [wheel["wheel"]]
+
+
+def test_non_compliant_wheel_never_reaches_the_output(tmp_path: Path) -> None:
+    """A wheel that needs a library it does not bundle is refused; the output stays empty.
+
+    maturin's own audit is skipped (as a user may do), so only zigwheel's check stands between
+    the wheel and the output folder.
+    """
+    from zigwheel.shims import install_shims  # noqa: PLC0415
+    from zigwheel.targets import resolve_target  # noqa: PLC0415
+    from zigwheel.zig import locate_zig  # noqa: PLC0415
+
+    env = dict(os.environ)
+    shims = install_shims(resolve_target("x86_64", "2_17"), locate_zig(env), tmp_path / "cache")
+    libdir = tmp_path / "lib"
+    libdir.mkdir()
+    (libdir / "extra.c").write_text("int zigwheel_extra(void) { return 42; }\n")
+    subprocess.run(
+        [str(shims.cc), "-shared", "-fPIC", "-o", str(libdir / "libzwextra.so"),
+         str(libdir / "extra.c")],
+        check=True,
+    )  # fmt: skip
+    project = tmp_path / "project"
+    ignore = shutil.ignore_patterns("target")
+    shutil.copytree(REPO / "examples" / "hello-abi3", project, ignore=ignore)
+    out = tmp_path / "dist"
+    env["CARGO_TARGET_DIR"] = str(tmp_path / "target")
+    link = ["-L", str(libdir), "-Wl,--no-as-needed", "-lzwextra"]
+    env["RUSTFLAGS"] = " ".join(f"-C link-arg={arg}" for arg in link)
+    result = subprocess.run(
+        [sys.executable, "-m", "zigwheel", "build", str(project), "-t", "x86_64",
+         "-o", str(out), "--maturin-arg=--auditwheel=skip", "--json"],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "libzwextra.so" in result.stdout + result.stderr
+    assert not list(out.glob("*.whl"))
+    assert not [p for p in out.iterdir() if p.name.startswith(".zigwheel-")]

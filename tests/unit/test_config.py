@@ -1,0 +1,103 @@
+"""Settings precedence: default < [tool.zigwheel] < ZIGWHEEL_* < flags, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from zigwheel.build import Project, plan_build, system_crate_problems
+from zigwheel.config import FlagValues, resolve_settings
+from zigwheel.errors import ConfigError
+
+PROJECT = Path("/project")
+
+
+def _resolve(table: dict[str, object], env: dict[str, str], flags: FlagValues):  # type: ignore[no-untyped-def]
+    return resolve_settings(
+        pyproject={"tool": {"zigwheel": table}},
+        env=env,
+        flags=flags,
+        project_dir=PROJECT,
+        host_arch="x86_64",
+    )
+
+
+def test_defaults() -> None:
+    settings = _resolve({}, {}, FlagValues())
+    assert settings.targets == ("x86_64",)
+    assert settings.policy is None
+    assert settings.out_dir == PROJECT / "dist"
+    assert set(settings.sources.values()) == {"default"}
+
+
+def test_each_layer_overrides_the_one_before() -> None:
+    table = {"targets": ["x86_64", "aarch64"], "manylinux": "2_28", "out-dir": "wheels"}
+    settings = _resolve(table, {}, FlagValues())
+    assert settings.targets == ("x86_64", "aarch64")
+    assert settings.policy == "manylinux_2_28"
+    assert settings.out_dir == PROJECT / "wheels"
+    assert settings.sources["targets"] == "pyproject"
+
+    env = {"ZIGWHEEL_TARGETS": "aarch64", "ZIGWHEEL_MANYLINUX": "2014"}
+    settings = _resolve(table, env, FlagValues())
+    assert settings.targets == ("aarch64",)
+    assert settings.policy == "manylinux2014"
+    assert settings.sources["policy"] == "env"
+    assert settings.out_dir == PROJECT / "wheels"
+
+    settings = _resolve(table, env, FlagValues(targets=["x86_64,i686"], musllinux="1_2"))
+    assert settings.targets == ("x86_64", "i686")
+    assert settings.policy == "musllinux_1_2"
+    assert settings.sources["targets"] == settings.sources["policy"] == "flag"
+
+
+def test_maturin_args_and_environment() -> None:
+    table = {"maturin-args": "--features fast --locked", "environment": {"A": "1"}}
+    settings = _resolve(table, {}, FlagValues())
+    assert settings.maturin_args == ("--features", "fast", "--locked")
+    assert settings.environment == {"A": "1"}
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"target": "x86_64"}, "unknown key"),
+        ({"manylinux": 2.17}, "must be a string"),
+        ({"targets": 3}, "string or a list"),
+        ({"manylinux": "2_17", "musllinux": "1_2"}, "both a manylinux and a musllinux"),
+        ({"environment": {"A": 1}}, "table of strings"),
+    ],
+)
+def test_bad_settings_name_the_key(table: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        _resolve(table, {}, FlagValues())
+
+
+def _project(lock: set[str], *, abi3: bool = True, requires: str | None = None) -> Project:
+    return Project(
+        directory=PROJECT,
+        manifest=PROJECT / "Cargo.toml",
+        name="demo",
+        abi3=abi3,
+        requires_python=requires,
+        pyproject={},
+        lock_packages=frozenset(lock),
+    )
+
+
+def test_system_crates_need_their_vendored_build() -> None:
+    errors, _ = system_crate_problems(frozenset({"openssl-sys", "pyo3"}))
+    assert errors
+    assert "vendored" in errors[0]
+    errors, _ = system_crate_problems(frozenset({"openssl-sys", "openssl-src"}))
+    assert not errors
+    settings = _resolve({}, {}, FlagValues())
+    with pytest.raises(ConfigError, match="openssl-sys"):
+        plan_build(_project({"openssl-sys"}), settings, {"PATH": ""})
+
+
+def test_unsupported_policy_for_arch_is_refused() -> None:
+    settings = _resolve({}, {}, FlagValues(targets=["aarch64"], manylinux="2010"))
+    with pytest.raises(ConfigError, match="aarch64"):
+        plan_build(_project(set()), settings, {"PATH": ""})
