@@ -21,6 +21,7 @@ from zigwheel.check import WheelReport, check_wheel
 from zigwheel.config import BuildSettings
 from zigwheel.errors import ConfigError, ToolchainError, ZigwheelError
 from zigwheel.resources import load_toml, parse_toml_text, toolchains_dir
+from zigwheel.rustenv import has_std
 from zigwheel.shims import install_shims
 from zigwheel.targets import Target, default_policy, parse_arch, resolve_target
 from zigwheel.zig import Zig, locate_zig
@@ -219,24 +220,13 @@ def _interpreters(project: Project, settings: BuildSettings) -> tuple[str, ...]:
     return (allowed[0],)
 
 
-def _has_std(rustc: str, triple: str, env: Mapping[str, str]) -> bool:
-    try:
-        result = _proc.run([rustc, "--print", "sysroot"], env=env, check=False, timeout=60)
-    except ZigwheelError:
-        return False
-    if result.returncode != 0 or not result.stdout.strip():
-        return False
-    lib = Path(result.stdout.strip().splitlines()[-1]) / "lib" / "rustlib" / triple / "lib"
-    return any(lib.glob("libstd-*.rlib"))
-
-
 def choose_rustc(triple: str, env: Mapping[str, str]) -> str | None:
     """None when the default rustc has ``triple``'s std, else another rustc that has it.
 
     Raises ToolchainError with the exact fix when no rustc on this system has that std.
     """
     default = env.get("RUSTC") or shutil.which("rustc", path=env.get("PATH"))
-    if default and _has_std(default, triple, env):
+    if default and has_std(default, triple, env):
         return None
     candidates: list[str] = []
     for folder in env.get("PATH", "").split(os.pathsep):
@@ -245,7 +235,7 @@ def choose_rustc(triple: str, env: Mapping[str, str]) -> str | None:
             candidates.append(str(found))
     candidates += [path for path in SYSTEM_RUSTC_CANDIDATES if Path(path).is_file()]
     for candidate in candidates:
-        if candidate != default and _has_std(candidate, triple, env):
+        if candidate != default and has_std(candidate, triple, env):
             return candidate
     if default is None:
         msg = "rustc was not found"

@@ -9,11 +9,11 @@ import platform
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from zigwheel import _proc
 from zigwheel.cache import cache_root
 from zigwheel.errors import ZigwheelError
+from zigwheel.rustenv import rust_std_installed, rustc_sysroot
 from zigwheel.targets import Arch, Target, parse_arch
 from zigwheel.zig import locate_zig
 
@@ -153,23 +153,6 @@ def check_cargo(env: Mapping[str, str]) -> Check:
     return Check("cargo", OK, version)
 
 
-def rust_std_installed(sysroot: Path, triple: str) -> bool:
-    """True when ``sysroot`` holds the Rust standard library for ``triple``."""
-    lib = sysroot / "lib" / "rustlib" / triple / "lib"
-    return any(lib.glob("libstd-*.rlib"))
-
-
-def _sysroot(rustc: str, env: Mapping[str, str]) -> Path | None:
-    try:
-        result = _proc.run([rustc, "--print", "sysroot"], env=env, check=False, timeout=60)
-    except ZigwheelError:
-        return None
-    text = result.stdout.strip()
-    if result.returncode != 0 or not text:
-        return None
-    return Path(text.splitlines()[-1])
-
-
 def check_rust_targets(targets: Sequence[Target], env: Mapping[str, str]) -> list[Check]:
     """rustc itself, and whether its sysroot has the std of every target's Rust triple.
 
@@ -195,7 +178,7 @@ def check_rust_targets(targets: Sequence[Target], env: Mapping[str, str]) -> lis
     effective = compilers[-1][0]
     for label, rustc in compilers:
         version = _tool_version([rustc, "--version"], env)
-        sysroot = _sysroot(rustc, env) if version else None
+        sysroot = rustc_sysroot(rustc, env) if version else None
         if version is None or sysroot is None:
             fix = (
                 "unset RUSTC or point it at a working rustc"

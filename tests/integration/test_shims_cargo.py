@@ -12,7 +12,7 @@ import pytest
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
 
-from zigwheel.doctor import rust_std_installed
+from zigwheel.rustenv import rust_std_installed
 from zigwheel.shims import install_shims
 from zigwheel.targets import resolve_target
 from zigwheel.zig import locate_zig

@@ -17,8 +17,8 @@ from zigwheel.doctor import (
     check_zig,
     host_arch,
     run_doctor,
-    rust_std_installed,
 )
+from zigwheel.rustenv import rust_std_installed
 from zigwheel.targets import resolve_target
 
 X86 = resolve_target("x86_64", "2_17")
