@@ -52,8 +52,7 @@ def _check(line: str) -> None:
     cleaned = re.sub(r"\$\{\{[^}]*\}\}", "VALUE", line)
     cleaned = re.sub(r"\$\{[^}]*\}", "", cleaned)
     argv = shlex.split(cleaned)
-    if argv[1] not in ROOT.commands:
-        pytest.skip(f"`zigwheel {argv[1]}` is not registered yet (another part of zigwheel)")
+    assert argv[1] in ROOT.commands, f"{line!r}: no command zigwheel {argv[1]}"
     command, rest = _resolve(argv)
     known = {name for param in command.params for name in param.opts + param.secondary_opts}
     for word in rest:
