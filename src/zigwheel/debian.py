@@ -77,6 +77,16 @@ class RootRecipe:
     skip: frozenset[str]
     extra: tuple[str, ...]
     arches: Mapping[str, str] = field(default_factory=dict)
+    releases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def release_for(self, debian_arch: str, preferred: str) -> str:
+        """``preferred`` if it ships ``debian_arch`` (or is unlisted), else the newest that does."""
+        if debian_arch in self.releases.get(preferred, (debian_arch,)):
+            return preferred
+        for release, arches in self.releases.items():
+            if debian_arch in arches:
+                return release
+        return preferred
 
 
 # ---------------------------------------------------------------- apt sources
@@ -332,13 +342,20 @@ def load_recipe() -> RootRecipe:
         skip = data["skip"]["packages"]
         extra = data["extra"]["packages"]
         arches = data["arches"]
+        releases = data["releases"]
     except KeyError as err:
         msg = f"{path.name} lacks the key {err}"
         raise DataError(msg, hint="reinstall zigwheel; the package data is damaged") from err
-    if not all(isinstance(x, str) for x in [*skip, *extra, *arches, *arches.values()]):
-        msg = f"{path.name} must hold only strings in skip, extra and arches"
+    listed = [x for value in releases.values() for x in (value if isinstance(value, list) else [1])]
+    if not all(isinstance(x, str) for x in [*skip, *extra, *arches, *arches.values(), *listed]):
+        msg = f"{path.name} must hold only strings in skip, extra, arches and releases"
         raise DataError(msg, hint="reinstall zigwheel; the package data is damaged")
-    return RootRecipe(skip=frozenset(skip), extra=tuple(extra), arches=dict(arches))
+    return RootRecipe(
+        skip=frozenset(skip),
+        extra=tuple(extra),
+        arches=dict(arches),
+        releases={name: tuple(value) for name, value in releases.items()},
+    )
 
 
 # ---------------------------------------------------------------- downloads

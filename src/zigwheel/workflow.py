@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from zigwheel import __version__
+from zigwheel.debian import load_recipe
 from zigwheel.errors import ConfigError, DataError
 from zigwheel.resources import data_dir, load_toml
 from zigwheel.targets import Target, resolve_target
@@ -31,8 +32,11 @@ _TEMPLATES = (
     "github-one-job.yml",
     "github-test-host.yml",
     "github-install-qemu.yml",
+    "github-check-mirror.yml",
     "github-test-qemu.yml",
 )
+# The repository variable (Settings > Variables) that names the Debian mirror for qemu-user tests.
+MIRROR_VARIABLE = "ZIGWHEEL_DEBIAN_MIRROR"
 
 
 @dataclass(frozen=True)
@@ -157,26 +161,60 @@ def _test_kind(target: Target, settings: WorkflowSettings) -> str:
     return "host" if target.arch.value == settings.runner_arch else "qemu"
 
 
+def qemu_tested(targets: Sequence[Target], settings: WorkflowSettings | None = None) -> bool:
+    """True when some of ``targets`` are tested under qemu-user (which needs a Debian mirror)."""
+    settings = settings or load_settings()
+    return any(_test_kind(target, settings) == "qemu" for target in targets)
+
+
 def _target_values(target: Target, settings: WorkflowSettings) -> dict[str, str]:
+    debian_arch = settings.debian_arch.get(target.arch.value, target.arch.value)
     return {
         "arch": target.arch.value,
         "policy": target.policy,
         "platform": target.platform_tag,
         "rust_target": target.rust_triple,
         "test": _test_kind(target, settings),
-        "debian_arch": settings.debian_arch.get(target.arch.value, target.arch.value),
-        "debian_release": settings.debian_release,
+        "debian_arch": debian_arch,
+        # The configured release unless it lacks the architecture (bookworm has no riscv64).
+        "debian_release": load_recipe().release_for(debian_arch, settings.debian_release),
     }
 
 
-def regenerate_command(arches: Sequence[str], policies: Sequence[str], *, one_job: bool) -> str:
+def regenerate_command(
+    arches: Sequence[str],
+    policies: Sequence[str],
+    *,
+    one_job: bool,
+    zigwheel_requirement: str | None = None,
+) -> str:
     """The `zigwheel ci github` command line that renders the same workflow."""
     argv = ["zigwheel", "ci", "github", "--targets", ",".join(arches)]
     for policy in policies:
         argv += ["--manylinux", policy]
     if one_job:
         argv.append("--one-job")
+    if zigwheel_requirement:
+        argv += ["--zigwheel-requirement", zigwheel_requirement]
     return shlex.join(argv)
+
+
+def default_requirement() -> str:
+    """The pip requirement the workflow installs zigwheel with unless told otherwise."""
+    return f"zigwheel=={__version__}"
+
+
+def check_requirement(requirement: str) -> str:
+    """A requirement that fits the workflow's double-quoted `pip install "..."` (one line)."""
+    value = requirement.strip()
+    if not value or any(ch in value for ch in '"\n\r`$'):
+        msg = f"--zigwheel-requirement {requirement!r} cannot be written into the workflow"
+        raise ConfigError(
+            msg,
+            hint='give one pip requirement without quotes, "$" or backquotes, e.g. '
+            "zigwheel==0.1.0, git+https://.../zigwheel.git@v0.1.0 or a path",
+        )
+    return value
 
 
 def render_github_workflow(
@@ -193,11 +231,12 @@ def render_github_workflow(
     settings = settings or load_settings()
     templates = settings.templates
     common = {
+        "mirror_variable": MIRROR_VARIABLE,
         "runner": settings.runner,
         "python": settings.python,
         "debian_release": settings.debian_release,
         "zigwheel_version": __version__,
-        "zigwheel_requirement": zigwheel_requirement or f"zigwheel=={__version__}",
+        "zigwheel_requirement": check_requirement(zigwheel_requirement or default_requirement()),
         "command": command,
         **{f"action:{key}": ref for key, ref in settings.actions.items()},
     }
@@ -209,8 +248,12 @@ def render_github_workflow(
             fill(templates["github-matrix-entry.yml"], values, name="github-matrix-entry.yml")
             for values in per_target
         )
+        when = "if: matrix.test == 'qemu'"
+        qemu_steps = _qemu_steps(per_target, common, templates, when=when)
         build_job = fill(
-            templates["github-matrix.yml"], {**common, "matrix": entries}, name="github-matrix.yml"
+            templates["github-matrix.yml"],
+            {**common, "matrix": entries, **qemu_steps},
+            name="github-matrix.yml",
         )
     return fill(templates["github.yml"], {**common, "build_job": build_job}, name="github.yml")
 
@@ -223,9 +266,8 @@ def _one_job(
         f"zigwheel build --target {values['arch']} --manylinux {values['policy']} --out dist"
         for values in per_target
     )
-    steps: list[str] = []
-    if any(values["test"] == "qemu" for values in per_target):
-        steps.append(templates["github-install-qemu.yml"])
+    qemu_steps = _qemu_steps(per_target, common, templates, when="")
+    steps = [qemu_steps["install_qemu"]]
     for values in per_target:
         if values["test"] == "none":
             continue
@@ -235,12 +277,33 @@ def _one_job(
         templates["github-one-job.yml"],
         {
             **common,
+            "check_mirror": qemu_steps["check_mirror"],
             "rust_targets": " ".join(rust_targets),
             "build_commands": build_commands,
             "test_steps": "".join(steps).rstrip("\n"),
         },
         name="github-one-job.yml",
     )
+
+
+def _qemu_steps(
+    per_target: list[dict[str, str]],
+    common: Mapping[str, str],
+    templates: Mapping[str, str],
+    *,
+    when: str,
+) -> dict[str, str]:
+    """The mirror check and the qemu install steps (empty when no target runs under qemu)."""
+    if not any(values["test"] == "qemu" for values in per_target):
+        return {"check_mirror": "", "install_qemu": ""}
+    values = {**common, "when": when}
+    return {
+        key: fill(templates[name], values, name=name)
+        for key, name in (
+            ("check_mirror", "github-check-mirror.yml"),
+            ("install_qemu", "github-install-qemu.yml"),
+        )
+    }
 
 
 @dataclass(frozen=True)

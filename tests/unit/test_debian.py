@@ -214,6 +214,19 @@ def test_recipe_data_file_is_valid() -> None:
     assert recipe.arches["amd64"] == "x86_64"
 
 
+def test_release_for_an_architecture_the_default_release_lacks() -> None:
+    recipe = debian.load_recipe()
+    assert "riscv64" not in recipe.releases["bookworm"]
+    assert recipe.release_for("arm64", "bookworm") == "bookworm"
+    riscv = recipe.release_for("riscv64", "bookworm")
+    assert riscv != "bookworm"
+    assert "riscv64" in recipe.releases[riscv]
+    assert recipe.release_for("arm64", "sid") == "sid"  # an unlisted release is taken as asked
+    # Every architecture zigwheel can build a root for is shipped by some listed release.
+    for debian_arch in recipe.arches:
+        assert debian_arch in recipe.releases[recipe.release_for(debian_arch, "bullseye")]
+
+
 def test_verified_rejects_a_wrong_hash() -> None:
     data = b"payload"
     assert debian.verified(data, sha256=debian.sha256_of(data), size=7, what="x") == data

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
 import stat
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +15,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from zigwheel import __version__
 from zigwheel.cli import app
 from zigwheel.errors import ConfigError, DataError
 from zigwheel.workflow import (
+    MIRROR_VARIABLE,
     fill,
     load_settings,
     parse_settings,
@@ -54,6 +59,7 @@ def test_matrix_has_one_entry_per_target() -> None:
             "rust-target": "x86_64-unknown-linux-gnu",
             "test": "host",
             "debian-arch": "amd64",
+            "debian-release": "bookworm",
         },
         {
             "arch": "aarch64",
@@ -62,6 +68,7 @@ def test_matrix_has_one_entry_per_target() -> None:
             "rust-target": "aarch64-unknown-linux-gnu",
             "test": "qemu",
             "debian-arch": "arm64",
+            "debian-release": "bookworm",
         },
     ]
     runs = _runs(document["jobs"]["wheels"])
@@ -169,6 +176,58 @@ def test_one_job_builds_every_target_in_a_single_job() -> None:
 def test_one_job_without_foreign_targets_installs_no_qemu() -> None:
     document = _render(["x86_64"], ["manylinux_2_17"], one_job=True)
     assert "qemu" not in _runs(document["jobs"]["wheels"])
+
+
+def _mirror_check(job: dict[str, Any]) -> dict[str, Any]:
+    (step,) = [s for s in job["steps"] if "Debian mirror" in s.get("name", "")]
+    return step
+
+
+@pytest.mark.parametrize("one_job", [False, True])
+def test_qemu_jobs_stop_first_when_no_debian_mirror_is_set(one_job: bool) -> None:
+    """Ubuntu's apt sources serve no Debian release: without the repository variable the job
+    must stop before the build with an ::error:: naming the variable, not fail later."""
+    document = _render(["x86_64", "aarch64"], ["manylinux_2_17"], one_job=one_job)
+    assert document["env"]["DEBIAN_MIRROR"] == "${{ vars." + MIRROR_VARIABLE + " }}"
+    job = document["jobs"]["wheels"]
+    check = _mirror_check(job)
+    assert job["steps"].index(check) == 0  # before checkout, install and build
+    assert ("if" in check) is not one_job
+    if not one_job:
+        assert check["if"] == "matrix.test == 'qemu'"
+    script = check["run"]
+    def sh(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False,
+                              env={"PATH": os.defpath, **env})  # fmt: skip
+
+    unset = sh({})
+    assert unset.returncode == 1
+    (line,) = unset.stdout.splitlines()
+    assert line.startswith("::error title=")
+    assert f"set the repository variable {MIRROR_VARIABLE}".lower() in line.lower()
+    assert "Debian mirror URL" in line
+    given = sh({"DEBIAN_MIRROR": "http://mirror.invalid/debian"})
+    assert (given.returncode, given.stdout) == (0, "")
+    roots = [line for line in _runs(job).splitlines() if "zigwheel root debian" in line]
+    assert roots
+    assert all(line.endswith('--mirror "$DEBIAN_MIRROR"') for line in roots)
+
+
+@pytest.mark.parametrize("one_job", [False, True])
+def test_host_only_workflow_needs_no_mirror(one_job: bool) -> None:
+    document = _render(["x86_64"], ["manylinux_2_17", "musllinux_1_2"], one_job=one_job)
+    names = [step.get("name", "") for step in document["jobs"]["wheels"]["steps"]]
+    assert not [name for name in names if "mirror" in name.lower() or name == "Install qemu-user"]
+
+
+def test_a_release_without_the_architecture_is_not_used() -> None:
+    """bookworm ships no riscv64: that target's Debian root comes from a release that has it."""
+    matrix = _render(["x86_64", "riscv64"], ["manylinux_2_31"])["jobs"]["wheels"]["strategy"]
+    releases = {e["arch"]: e["debian-release"] for e in matrix["matrix"]["include"]}
+    assert releases["x86_64"] == load_settings().debian_release
+    assert releases["riscv64"] not in ("bookworm", "bullseye")
+    one = _runs(_render(["riscv64"], ["manylinux_2_31"], one_job=True)["jobs"]["wheels"])
+    assert f"--root debian:{releases['riscv64']}:riscv64" in one
 
 
 def test_duplicate_targets_are_merged_and_bad_pairs_refused() -> None:
@@ -303,6 +362,49 @@ def test_cli_writes_refuses_and_reports_json(
             "jobs"
         ]["wheels"]
     )
+
+
+def _zigwheel_installs(text: str) -> list[str]:
+    return re.findall(r'pip install "([^"]*)"', text.replace('"maturin>=1.9,<2"', ""))
+
+
+def test_cli_installs_the_released_version_by_default_and_says_how_to_change_it() -> None:
+    result = runner.invoke(app, ["ci", "github", "-o", "-", "-t", "x86_64,aarch64"])
+    assert result.exit_code == 0, result.output
+    assert set(_zigwheel_installs(result.stdout)) == {f"zigwheel=={__version__}"}
+    assert "--zigwheel-requirement SPEC" in result.stderr
+    assert f"set the repository variable {MIRROR_VARIABLE}" in result.stderr
+    assert yaml.safe_load(result.stdout)  # stderr notes never mix into the printed workflow
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["zigwheel==0.2.0", "zigwheel @ git+https://example.invalid/zw.git@v0.1.0", "./tools/zw"],
+)
+def test_cli_zigwheel_requirement_is_what_every_job_installs(spec: str) -> None:
+    result = runner.invoke(
+        app, ["ci", "github", "-o", "-", "-t", "x86_64", "--zigwheel-requirement", spec]
+    )
+    assert result.exit_code == 0, result.output
+    installs = _zigwheel_installs(result.stdout)
+    assert installs == [spec, spec]  # the wheels job and the publish gate
+    assert f"pip install {shlex.quote(spec)}" in result.stderr
+    assert "if that version is not on the package index" not in result.stderr
+    assert MIRROR_VARIABLE not in result.stderr  # x86_64 only: no qemu job, no mirror needed
+    # The regenerate line in the header reproduces the same workflow.
+    regenerate = result.stdout.splitlines()[1].removeprefix("#").strip()
+    assert "--zigwheel-requirement" in regenerate
+    again = runner.invoke(app, [*shlex.split(regenerate)[1:], "-o", "-"])
+    assert again.exit_code == 0, again.output
+    assert again.stdout == result.stdout
+
+
+@pytest.mark.parametrize("spec", ['zigwheel"; rm -rf ~; "', "zigwheel==$(id)", "", "a\nb"])
+def test_cli_refuses_a_requirement_that_breaks_the_workflow(spec: str) -> None:
+    result = runner.invoke(
+        app, ["ci", "github", "-o", "-", "-t", "x86_64", "--zigwheel-requirement", spec]
+    )
+    assert isinstance(result.exception, ConfigError), result.output
 
 
 def test_cli_refuses_unknown_targets() -> None:

@@ -26,6 +26,10 @@ from zigwheel.workflow import (
     DEFAULT_OUTPUT,
     DEFAULT_POLICIES,
     DEFAULT_TARGETS,
+    MIRROR_VARIABLE,
+    check_requirement,
+    default_requirement,
+    qemu_tested,
     regenerate_command,
     render_github_workflow,
     resolve_targets,
@@ -145,6 +149,16 @@ def ci_github_command(
         bool,
         typer.Option("--force", help="Replace an existing, different workflow file."),
     ] = False,
+    zigwheel_requirement: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--zigwheel-requirement",
+            metavar="SPEC",
+            help="What the workflow pip-installs zigwheel from: any pip requirement, e.g. "
+            "zigwheel==X.Y.Z, git+https://HOST/OWNER/zigwheel.git@TAG or a path in the "
+            f"repository (default: {default_requirement()}).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Write a GitHub Actions workflow: zigwheel builds, checks and tests the wheels on a plain
@@ -155,13 +169,22 @@ def ci_github_command(
         dict.fromkeys(parse_policy(p).name for p in _split(manylinux) or DEFAULT_POLICIES)
     )
     resolved = resolve_targets(arches, policies)
-    command = regenerate_command(arches, policies, one_job=one_job)
+    requirement = None if zigwheel_requirement is None else check_requirement(zigwheel_requirement)
+    command = regenerate_command(
+        arches, policies, one_job=one_job, zigwheel_requirement=requirement
+    )
     if output not in {"-", str(DEFAULT_OUTPUT)}:
         command += f" -o {shlex.quote(output)}"
-    text = render_github_workflow(resolved, one_job=one_job, command=command)
+    text = render_github_workflow(
+        resolved, one_job=one_job, command=command, zigwheel_requirement=requirement
+    )
+    installs = requirement or default_requirement()
+    mirror_variable = MIRROR_VARIABLE if qemu_tested(resolved) else None
     document: dict[str, object] = {
         "version": 1,
         "jobs": "one-job" if one_job else "matrix",
+        "zigwheel_requirement": installs,
+        "mirror_variable": mirror_variable,
         "targets": [
             {"arch": t.arch.value, "policy": t.policy, "platform": t.platform_tag,
              "rust_target": t.rust_triple}
@@ -173,6 +196,7 @@ def ci_github_command(
             print_json({**document, "path": None, "action": "printed", "workflow": text})
         else:
             sys.stdout.write(text)
+            _print_workflow_notes(installs, default=requirement is None, mirror=mirror_variable)
         return
     result = write_workflow(text, Path(output), force=force)
     if as_json:
@@ -180,12 +204,31 @@ def ci_github_command(
         return
     verb = {"created": "wrote", "replaced": "replaced", "unchanged": "unchanged:"}[result.action]
     out_console().print(f"{verb} {result.path}", markup=False)
+    _print_workflow_notes(installs, default=requirement is None, mirror=mirror_variable)
     if result.action != "unchanged":
         err_console().print(
             "next: register this repository, the workflow file name and the environment 'pypi' "
             "as a trusted publisher of the project on PyPI; pushing a tag v* then publishes.",
             markup=False,
         )
+
+
+def _print_workflow_notes(installs: str, *, default: bool, mirror: str | None) -> None:
+    """What the workflow needs from its repository, on stderr (stdout may be the workflow)."""
+    notes = [f"the workflow installs zigwheel with: pip install {shlex.quote(installs)}"]
+    if default:
+        notes.append(
+            "  if that version is not on the package index, regenerate with "
+            "--zigwheel-requirement SPEC (a version, a git URL, a path in the repository)"
+        )
+    if mirror:
+        notes.append(
+            f"other architectures are tested under qemu-user in a Debian root: set the repository "
+            f"variable {mirror} to a Debian mirror URL (one that holds dists/ and pool/); unset, "
+            "those jobs stop at once, as the runner's apt sources are Ubuntu's, not Debian's"
+        )
+    for note in notes:
+        err_console().print(note, markup=False)
 
 
 def publish_command(
