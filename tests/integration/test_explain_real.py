@@ -155,6 +155,7 @@ def test_loader_reports_a_missing_glibc_version(tmp_path: Path) -> None:
     assert match.details["version"] == "GLIBC_2.38"
 
 
+@pytest.mark.network  # builds the bullseye root when the cache lacks it (CI provisions it)
 @pytest.mark.skipif(HOST_ARCH != "x86_64", reason="uses the Debian bullseye amd64 test root")
 @pytest.mark.skipif(shutil.which("g++") is None, reason="needs the host's g++")
 def test_older_root_lacks_the_hosts_libstdcxx_version(tmp_path: Path) -> None:
@@ -178,6 +179,116 @@ def test_older_root_lacks_the_hosts_libstdcxx_version(tmp_path: Path) -> None:
     match = _only(explain(result.stderr), "glibcxx-version-not-found")
     assert match.details["version"].startswith("GLIBCXX_3.4.")
     assert tuple(int(p) for p in match.details["version"].split("_")[1].split(".")) > (3, 4, 28)
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="needs the host's g++")
+def test_gxx_object_linked_by_zig_cxx(tmp_path: Path) -> None:
+    """An object compiled by the host's g++ (libstdc++, std::__cxx11) linked by zig's c++."""
+    (tmp_path / "lib.cpp").write_text(
+        "#include <string>\n"
+        'std::string greet(const std::string &name) { return "hello " + name; }\n'
+    )
+    (tmp_path / "main.cpp").write_text(
+        "#include <string>\nstd::string greet(const std::string &name);\n"
+        'int main() { return (int)greet("x").size(); }\n'
+    )
+    compiled = _run(["g++", "-c", "lib.cpp", "-o", "lib.o"], cwd=tmp_path)
+    assert compiled.returncode == 0, compiled.stderr
+    result = _run(
+        [sys.executable, "-m", "ziglang", "c++", "-target", f"{HOST_ARCH}-linux-gnu.2.17",
+         "main.cpp", "lib.o", "-o", "main"],
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "std::__cxx11::" in result.stderr  # the real linker names the libstdc++ symbols
+    match = _only(explain(result.stderr), "libcxx-abi-mismatch")
+    assert "std::__" in match.matched_line
+    assert "rebuild the c++ dependency from source" in match.fix.lower()
+
+
+@pytest.mark.parametrize("interpreter", ["bogus", "path"])
+def test_maturin_cross_build_without_a_python_version(tmp_path: Path, interpreter: str) -> None:
+    """A non-abi3 crate cross-built with -i naming no version: maturin stops before compiling."""
+    if interpreter == "path":  # a real interpreter whose path names no version
+        (tmp_path / "bin").mkdir()
+        (tmp_path / "bin" / "python3").symlink_to(sys.executable)
+        interpreter = str(tmp_path / "bin" / "python3")
+    other = "x86_64" if HOST_ARCH == "aarch64" else "aarch64"
+    env = {**os.environ, "CARGO_TARGET_DIR": str(tmp_path / "target")}
+    result = _run(
+        [sys.executable, "-m", "maturin", "build", "--release", "--target",
+         f"{other}-unknown-linux-gnu", "-i", interpreter, "-o", str(tmp_path / "dist"),
+         "-m", str(REPO / "examples" / "versioned" / "Cargo.toml")],
+        env=env,
+    )  # fmt: skip
+    assert result.returncode != 0
+    match = _only(explain(result.stdout + result.stderr), "no-python-interpreter")
+    assert "-i python3.11" in match.fix
+    assert not (tmp_path / "target").exists()  # it failed fast: nothing was compiled
+
+
+def test_twine_upload_without_credentials_or_terminal(tmp_path: Path) -> None:
+    wheel = tmp_path / "tinypure-0.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("tinypure/__init__.py", "")
+        archive.writestr(
+            "tinypure-0.1.0.dist-info/METADATA",
+            "Metadata-Version: 2.1\nName: tinypure\nVersion: 0.1.0\n",
+        )
+        archive.writestr(
+            "tinypure-0.1.0.dist-info/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
+        archive.writestr("tinypure-0.1.0.dist-info/RECORD", "")
+    # No TWINE_* variables, a HOME without .pypirc, no terminal: twine has nothing to ask.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TWINE_")}
+    env.update({"HOME": str(tmp_path), "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"})
+    result = subprocess.run(
+        [sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar",
+         "--repository-url", "http://127.0.0.1:9/legacy/", str(wheel)],
+        capture_output=True, text=True, check=False, timeout=120, env=env,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode != 0
+    match = _only(explain(result.stdout + result.stderr), "upload-no-credentials")
+    assert match.details["what"] == "username"
+    assert "TWINE_USERNAME" in match.fix
+
+
+def _cargo_with_std(triple: str) -> tuple[str, str] | None:
+    """A (cargo, rustc) pair on PATH whose rustc has ``triple``'s standard library."""
+    from zigwheel.rustenv import has_std  # noqa: PLC0415
+
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        rustc, cargo = Path(folder) / "rustc", Path(folder) / "cargo"
+        if rustc.is_file() and cargo.is_file() and has_std(str(rustc), triple, os.environ):
+            return str(cargo), str(rustc)
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.network  # openssl-sys and its build dependencies come from the crate registry
+def test_openssl_sys_cross_build_finds_no_openssl(tmp_path: Path) -> None:
+    other = "x86_64" if HOST_ARCH == "aarch64" else "aarch64"
+    triple = f"{other}-unknown-linux-gnu"
+    tools = _cargo_with_std(triple)
+    assert tools, f"no cargo on PATH has the {triple} standard library (.ci/apt-packages.txt)"
+    cargo, rustc = tools
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "lib.rs").write_text(
+        "pub fn v() -> u64 { unsafe { openssl_sys::OpenSSL_version_num() as u64 } }\n"
+    )
+    (tmp_path / "Cargo.toml").write_text(
+        '[package]\nname = "needssl"\nversion = "0.1.0"\nedition = "2021"\n\n'
+        '[dependencies]\nopenssl-sys = "0.9"\n'
+    )
+    env = {key: value for key, value in os.environ.items() if "OPENSSL" not in key}
+    env.update({"RUSTC": rustc, "CARGO_TARGET_DIR": str(tmp_path / "target")})
+    result = _run([cargo, "build", "--target", triple], cwd=tmp_path, env=env)
+    assert result.returncode != 0
+    assert "openssl-sys" in result.stderr
+    match = _only(explain(result.stderr), "openssl-not-found")
+    assert "vendored" in match.fix
 
 
 def _rustup_cargo() -> str | None:
