@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from packaging.tags import Tag, compatible_tags, cpython_tags
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from zigwheel import roots
 from zigwheel._proc import run, tail
@@ -315,6 +315,32 @@ def project_test_command(project: Path) -> str | None:
     return str(value) if value else None
 
 
+def project_name(project: Path) -> str | None:
+    """The normalized distribution name (``[project] name``) of a project's pyproject.toml."""
+    pyproject = project / "pyproject.toml"
+    if not pyproject.is_file():
+        return None
+    data = parse_toml_text(pyproject.read_text(), source=str(pyproject))
+    name = data.get("project", {}).get("name")
+    return canonicalize_name(name) if isinstance(name, str) and name else None
+
+
+def folder_test_command(folder: Path, wheel: Path) -> str | None:
+    """The test-command of the project in ``folder`` when ``wheel`` is that project's wheel.
+
+    Used without --project: a pyproject.toml in the current folder applies only to wheels of
+    the same distribution name, so that testing someone else's wheel never runs its command.
+    An unreadable pyproject.toml here is nobody's request: it is passed over (None).
+    """
+    try:
+        wheel_name = parse_wheel_filename(wheel.name)[0]
+        if project_name(folder) != canonicalize_name(wheel_name):
+            return None
+        return project_test_command(folder)
+    except (InvalidWheelFilename, OSError, ZigwheelError):
+        return None
+
+
 def expand_command(command: str, *, wheel: Path, project: Path | None) -> str:
     """Replace {wheel} and {project} in a test command (paths shell-quoted)."""
     command = command.replace("{wheel}", shlex.quote(str(wheel)))
@@ -459,19 +485,30 @@ def _describe(runner: roots.PythonRunner, python: PythonFacts) -> str:
     return f"root {runner.root} under {qemu} ({python.describe()})"
 
 
+def _marker_python(marker: Mapping[str, Any]) -> tuple[int, int]:
+    """The (major, minor) Python version a root's marker records; (0, 0) when it has none."""
+    try:
+        major, minor = str(marker.get("python", "")).split(".")[:2]
+        return int(major), int(minor)
+    except ValueError:
+        return (0, 0)
+
+
 def pick_cached_root(wheel: WheelFacts, roots_dir: Path | None) -> Path | None:
-    """A cached root for a foreign-architecture wheel (the newest Python that fits first)."""
+    """A cached root for a foreign-architecture wheel: of those whose Python and glibc fit the
+    wheel's tags, the one with the newest Python (then the newest glibc, then by name)."""
     if roots_dir is None:
         return None
     for arch in sorted(wheel.arches - {"any"}):
-        candidates = roots.roots_for_arch(roots_dir, arch)
-        for root in sorted(candidates, key=str, reverse=True):
+        candidates = []
+        for root in roots.roots_for_arch(roots_dir, arch):
             marker = roots.read_marker(root) or {}
-            version = str(marker.get("python", "0.0")).split(".")
-            glibc = str(marker.get("glibc", ""))
-            facts = PythonFacts((int(version[0]), int(version[1])), "cpython", glibc, arch, "", "")
-            if not glibc or incompatibility(wheel, facts) is None:
-                return root
+            facts = PythonFacts(_marker_python(marker), "cpython", str(marker.get("glibc", "")),
+                                arch, "", "")  # fmt: skip
+            if not facts.libc or incompatibility(wheel, facts) is None:
+                candidates.append((facts.version, facts.glibc or (0, 0), root.name, root))
+        if candidates:
+            return max(candidates)[-1]
     return None
 
 

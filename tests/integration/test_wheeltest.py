@@ -240,3 +240,35 @@ def test_cli_passes_a_wheel_in_a_host_venv_and_honours_the_project_command(
     )  # fmt: skip
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "1 passed, 0 failed, 0 not tested" in ok.stdout
+
+
+def test_cli_uses_the_current_folders_test_command_only_for_its_own_wheels(
+    tiny_wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    """Without --project, ./pyproject.toml's test-command runs for a wheel of that project."""
+    wheel = str(tiny_wheels["zig-x86_64"])
+    command = "python -c 'import tinyext; assert tinyext.spawn() == 7'"  # fails: spawn() is 42
+    (tmp_path / "pyproject.toml").write_text(
+        f'[project]\nname = "TinyExt"\n\n[tool.zigwheel]\ntest-command = "{command}"\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "zigwheel", "test", wheel],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "using test-command from ./pyproject.toml" in done.stderr
+    assert f"command {command}: FAILED" in done.stdout
+    assert "AssertionError" in done.stdout
+
+    # Another project's folder: its command is not run, only the import smoke test.
+    (tmp_path / "pyproject.toml").write_text(
+        f'[project]\nname = "other"\n\n[tool.zigwheel]\ntest-command = "{command}"\n'
+    )
+    other = subprocess.run(
+        [sys.executable, "-m", "zigwheel", "test", "--json", wheel],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert other.returncode == 0, other.stdout + other.stderr
+    (result,) = json.loads(other.stdout)["results"]
+    assert result["command"] is None
+    assert [m["module"] for m in result["modules"]] == ["tinyext"]

@@ -152,6 +152,21 @@ def test_project_test_command_string_list_and_missing(tmp_path: Path) -> None:
         wheeltest.project_test_command(tmp_path)
 
 
+def test_folder_test_command_applies_only_to_the_folders_own_wheels(tmp_path: Path) -> None:
+    wheel = Path("my_pkg-1.0-cp39-abi3-manylinux_2_17_x86_64.whl")
+    assert wheeltest.folder_test_command(tmp_path, wheel) is None  # no pyproject.toml
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "My.Pkg"\n[tool.zigwheel]\ntest-command = "pytest"\n')
+    assert wheeltest.folder_test_command(tmp_path, wheel) == "pytest"  # names compare normalized
+    other = Path("other-1.0-cp39-abi3-manylinux_2_17_x86_64.whl")
+    assert wheeltest.folder_test_command(tmp_path, other) is None
+    assert wheeltest.folder_test_command(tmp_path, Path("not-a-wheel.whl")) is None
+    pyproject.write_text('[tool.zigwheel]\ntest-command = "pytest"\n')  # no [project] name
+    assert wheeltest.folder_test_command(tmp_path, wheel) is None
+    pyproject.write_text('[project\nname = "my-pkg"\n')  # nobody asked for it: passed over
+    assert wheeltest.folder_test_command(tmp_path, wheel) is None
+
+
 def test_expand_command_quotes_paths() -> None:
     command = wheeltest.expand_command(
         "python {project}/tests/run.py {wheel}",
@@ -206,11 +221,18 @@ def test_pick_cached_root_takes_one_whose_python_and_glibc_fit(tmp_path: Path) -
         (root / ".zigwheel-root.json").write_text(json.dumps(marker))
         return root
 
+    # By name, bullseye sorts after bookworm; by Python, bookworm's 3.11 is newer than 3.9.
     old = fake("debian-bullseye-arm64", "3.9", "glibc 2.31")
     new = fake("debian-bookworm-arm64", "3.11", "glibc 2.36")
     cp311 = facts("cp311-cp311-manylinux_2_17_aarch64")
     assert wheeltest.pick_cached_root(cp311, tmp_path) == new
     abi3 = facts("cp39-abi3-manylinux_2_17_aarch64")
-    assert wheeltest.pick_cached_root(abi3, tmp_path) in (old, new)
+    assert wheeltest.pick_cached_root(abi3, tmp_path) == new  # the newest Python that fits
+    cp39 = facts("cp39-cp39-manylinux_2_17_aarch64")
+    assert wheeltest.pick_cached_root(cp39, tmp_path) == old  # only 3.9 loads a cp39 wheel
+    newer = fake("debian-aaa-arm64", "3.13", "glibc 2.38")  # sorts first by name, newest Python
+    assert wheeltest.pick_cached_root(abi3, tmp_path) == newer
+    needs_new_glibc = facts("cp39-abi3-manylinux_2_37_aarch64")
+    assert wheeltest.pick_cached_root(needs_new_glibc, tmp_path) == newer
     assert wheeltest.pick_cached_root(facts("cp312-cp312-manylinux_2_17_aarch64"), tmp_path) is None
     assert wheeltest.pick_cached_root(facts("cp39-abi3-manylinux_2_17_s390x"), tmp_path) is None

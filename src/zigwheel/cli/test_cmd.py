@@ -119,7 +119,12 @@ def wheel_test_command(
     ] = None,
     project: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option("--project", help="Project folder: its test-command (tool.zigwheel) is used."),
+        typer.Option(
+            "--project",
+            help="Project folder: its test-command (tool.zigwheel) is used. Without it (and "
+            "without --command), the current folder's pyproject.toml is used for wheels of the "
+            "same distribution name.",
+        ),
     ] = None,
     python: Annotated[
         Optional[str],  # noqa: UP045
@@ -143,19 +148,31 @@ def wheel_test_command(
     root_dir = _resolve_root(root)
     if command is None and project is not None:
         command = wheeltest.project_test_command(project)
+    # Neither flag: the current folder's project may name a test-command for its own wheels.
+    from_folder = command is None and project is None
     roots_dir = default_cache_dir(os.environ) / "roots"
     results = []
     for path in paths:
+        wheel_command, wheel_project = command, project.absolute() if project else None
+        if from_folder:
+            wheel_command = wheeltest.folder_test_command(Path.cwd(), path)
+            wheel_project = Path.cwd() if wheel_command else None
         if not as_json:
             err_console().print(f"testing {path.name} ...")
+            if from_folder and wheel_command:
+                err_console().print(
+                    "  using test-command from ./pyproject.toml [tool.zigwheel] (same project "
+                    "as the wheel; --command overrides it)",
+                    markup=False,
+                )
         results.append(
             wheeltest.run_wheel_test(
                 path.absolute(),
                 env=os.environ,
                 root=root_dir,
                 roots_dir=roots_dir,
-                command=command,
-                project=project.absolute() if project else None,
+                command=wheel_command,
+                project=wheel_project,
                 host_python=python or sys.executable,
                 with_deps=with_deps,
             )
