@@ -29,6 +29,7 @@ from zigwheel.wheelfile import parse_wheel_name
 logger = logging.getLogger(__name__)
 
 JSON_VERSION = 1
+UPLOADER_COLUMNS = "4096"
 INDEXES = ("pypi", "testpypi")  # twine knows their upload URLs; zigwheel names them only
 TOKEN_USER = "__token__"
 TOKEN_PREFIX = "pypi-"
@@ -425,7 +426,9 @@ def twine_env(
         child["TWINE_USERNAME"] = ""
         child["TWINE_PASSWORD"] = ""
     child.setdefault("NO_COLOR", "1")
-    child.setdefault("COLUMNS", "200")  # keep the uploader's messages on one line each
+    # Wide enough that twine's console never wraps a message (a server's "... already exists"
+    # line names the file): explain() reads one line at a time. A terminal's COLUMNS is overridden.
+    child["COLUMNS"] = UPLOADER_COLUMNS
     return child
 
 

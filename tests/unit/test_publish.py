@@ -283,7 +283,10 @@ def test_twine_gets_credentials_through_the_environment_only() -> None:
     assert "--non-interactive" in argv
     assert argv[argv.index("--repository") + 1] == "testpypi"
     assert TOKEN not in " ".join(argv)
-    env = twine_env({"TWINE_REPOSITORY_URL": "http://elsewhere/", "PATH": "/bin"}, credentials)
+    env = twine_env(
+        {"TWINE_REPOSITORY_URL": "http://elsewhere/", "PATH": "/bin", "COLUMNS": "80"}, credentials
+    )
+    assert int(env["COLUMNS"]) >= 1000  # a narrow terminal would wrap the lines explain reads
     assert env["TWINE_USERNAME"] == "__token__"
     assert env["TWINE_PASSWORD"] == TOKEN
     assert "TWINE_REPOSITORY_URL" not in env
