@@ -18,6 +18,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 
 from zigwheel import roots
 from zigwheel._proc import run, tail
+from zigwheel.debian import load_recipe
 from zigwheel.errors import CommandFailedError, ToolchainError, UnreadableInputError, ZigwheelError
 from zigwheel.resources import parse_toml_text
 
@@ -27,6 +28,8 @@ PASSED = "passed"
 FAILED = "failed"
 NOT_TESTED = "not-tested"
 RUN_TIMEOUT = 900.0
+# The Debian release a "no root" report suggests, unless it lacks the wheel's architecture.
+SUGGESTED_RELEASE = "bookworm"
 IMPORT_MARK = "ZIGWHEEL-IMPORT "
 _GLIBC_MISSING = re.compile(r"version [`'](GLIBC_[0-9.]+)' not found")
 # Oldest glibc minor per architecture for which manylinux tags exist.
@@ -435,7 +438,8 @@ def _prepare(
             runner = roots.root_runner(root, env=env, site_dir=site)
         return runner, _probe(runner, work / "cwd")
     except ToolchainError as err:  # e.g. qemu missing: the wheel was not tested
-        result.reason = str(err)
+        # The hint is the way out (install qemu-user-static): the report keeps it.
+        result.reason = f"{err}; {err.hint}" if err.hint else str(err)
     except ZigwheelError as err:
         result.status, result.reason = FAILED, f"the test environment failed: {err}"
         if isinstance(err, CommandFailedError):
@@ -543,10 +547,11 @@ def run_wheel_test(
         root = pick_cached_root(wheel, roots_dir)
         if root is None:
             arch = result.arch
+            debian_arch = roots.DEBIAN_ARCHES.get(arch, arch)
+            release = load_recipe().release_for(debian_arch, SUGGESTED_RELEASE)
             result.reason = (
                 f"{arch}: not tested, no --root given and no cached root for {arch} "
-                f"(build one with `zigwheel root debian --release bookworm --arch "
-                f"{roots.DEBIAN_ARCHES.get(arch, arch)}`)"
+                f"(build one with `zigwheel root debian --release {release} --arch {debian_arch}`)"
             )
             return result
     with tempfile.TemporaryDirectory(prefix="zigwheel-test-") as temp:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+import struct
 import zipfile
 from pathlib import Path
 
 import pytest
 from packaging.tags import Tag
 
-from zigwheel import wheeltest
+from zigwheel import roots, wheeltest
+from zigwheel.debian import load_recipe
 from zigwheel.errors import ConfigError
 
 
@@ -210,7 +213,32 @@ def test_foreign_wheel_without_a_root_is_not_tested_and_says_how(tmp_path: Path)
     result = wheeltest.run_wheel_test(wheel, env={}, roots_dir=tmp_path / "no-roots")
     assert result.status == wheeltest.NOT_TESTED
     assert result.reason.startswith("riscv64: not tested, no --root given")
-    assert "--arch riscv64" in result.reason
+    # The suggested command must work: bookworm has no riscv64, so another release is named.
+    release = re.search(r"--release (\S+) --arch riscv64`", result.reason)
+    assert release, result.reason
+    assert "riscv64" in load_recipe().releases[release.group(1)]
+    arm = tmp_path / "w-1.0-cp39-abi3-manylinux_2_17_aarch64.whl"
+    arm.write_bytes(wheel.read_bytes())
+    if roots.host_arch() != "aarch64":
+        reason = wheeltest.run_wheel_test(arm, env={}, roots_dir=tmp_path / "no-roots").reason
+        assert "--release bookworm --arch arm64`" in reason
+
+
+def test_foreign_root_without_qemu_keeps_the_install_hint(tmp_path: Path) -> None:
+    """No qemu-user: not tested, and the report says what to install (not only what is missing)."""
+    arch, machine = ("x86_64", 62) if roots.host_arch() == "aarch64" else ("aarch64", 183)
+    header = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)
+    header += struct.pack("<HHIQQQIHHHHHH", 2, machine, 1, 0, 64, 0, 0, 64, 56, 0, 64, 0, 0)
+    root = tmp_path / "root"
+    (root / "usr" / "bin").mkdir(parents=True)
+    (root / "usr" / "bin" / "python3").write_bytes(header)
+    wheel = tmp_path / f"w-1.0-cp39-abi3-manylinux_2_17_{arch}.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("w.abi3.so", b"\x7fELF")
+    result = wheeltest.run_wheel_test(wheel, env={"PATH": str(tmp_path / "empty")}, root=root)
+    assert result.status == wheeltest.NOT_TESTED
+    assert f"{arch}: not tested, no qemu-" in result.reason
+    assert "install qemu-user-static" in result.reason
 
 
 def test_pick_cached_root_takes_one_whose_python_and_glibc_fit(tmp_path: Path) -> None:
