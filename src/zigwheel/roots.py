@@ -9,7 +9,7 @@ import shlex
 import shutil
 import struct
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -55,15 +55,24 @@ class PythonRunner:
     arch: str
     kind: str
     root: Path | None = None
-    notes: tuple[str, ...] = field(default=())
 
     def command(self, *args: str) -> list[str]:
         """The full argv to run this Python with ``args``."""
         return [*self.argv, *args]
 
     def shell_wrapper(self) -> str:
-        """A /bin/sh script that runs this Python with the script's arguments."""
-        exports = "".join(f"export {key}={shlex.quote(value)}\n" for key, value in self.env.items())
+        """A /bin/sh script that runs this Python with the script's arguments.
+
+        The script is a file on disk, so it holds only the settings that make this Python the
+        one under test (PYTHONHOME, PYTHONPATH, ... and VIRTUAL_ENV: python_env() drops the
+        caller's PYTHON* variables, so every one left is zigwheel's). The rest of the
+        environment, tokens included, reaches it through the process environment instead.
+        """
+        exports = "".join(
+            f"export {key}={shlex.quote(value)}\n"
+            for key, value in sorted(self.env.items())
+            if key.startswith("PYTHON") or key == "VIRTUAL_ENV"
+        )
         return f'#!/bin/sh\n{exports}exec {shlex.join(self.argv)} "$@"\n'
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import struct
+import subprocess
 import sys
 from pathlib import Path
 
@@ -118,6 +120,30 @@ def test_same_arch_root_runs_through_its_own_loader(tmp_path: Path) -> None:
     assert runner.env["PYTHONPATH"] == str(tmp_path / "site")
     assert "LD_LIBRARY_PATH" not in runner.env
     assert "exec " in runner.shell_wrapper()
+
+
+def test_shell_wrapper_holds_no_secret_yet_the_python_sees_the_environment(
+    tmp_path: Path,
+) -> None:
+    base = {"PATH": os.defpath, "DEPLOY_TOKEN": "pypi-s3cr3t", "PYTHONPATH": "/caller/site"}
+    env = roots.python_env(base, {"PYTHONPATH": str(tmp_path / "site")})
+    runner = roots.PythonRunner((sys.executable,), env, roots.host_arch(), "host")
+    text = runner.shell_wrapper()
+    assert "pypi-s3cr3t" not in text  # a file on disk: no token in it
+    assert "DEPLOY_TOKEN" not in text
+    assert f"export PYTHONPATH={tmp_path / 'site'}" in text
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").write_text(text)
+    (bin_dir / "python").chmod(0o755)
+    probe = "import os, sys; print(os.environ['DEPLOY_TOKEN']); print(sys.path[1])"
+    done = subprocess.run(
+        ["sh", "-c", f'python -c "{probe}"'], capture_output=True, text=True, check=True,
+        env={**env, "PATH": f"{bin_dir}:{os.defpath}"},
+    )  # fmt: skip
+    token, first_path = done.stdout.splitlines()
+    assert token == "pypi-s3cr3t"  # passed through the process environment
+    assert first_path == str(tmp_path / "site")  # zigwheel's PYTHONPATH, not the caller's
 
 
 def test_foreign_root_runs_under_qemu_found_on_path(tmp_path: Path) -> None:
