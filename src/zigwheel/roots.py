@@ -294,15 +294,13 @@ def roots_for_arch(roots_dir: Path, arch: str) -> list[Path]:
 def probe_script() -> str:
     """Python source (3.6+ compatible) that prints what a Python supports, as JSON."""
     return (
-        "import json, os, platform, sys, sysconfig\n"
+        "import json, os, sys, sysconfig\n"
         "try:\n    libc = os.confstr('CS_GNU_LIBC_VERSION') or ''\n"
         "except (ValueError, OSError, AttributeError):\n    libc = ''\n"
         "print(json.dumps({'version': list(sys.version_info[:2]),"
         " 'implementation': sys.implementation.name,"
-        " 'soabi': sysconfig.get_config_var('SOABI') or '',"
-        " 'abiflags': getattr(sys, 'abiflags', ''),"
         " 'gil_disabled': bool(sysconfig.get_config_var('Py_GIL_DISABLED')),"
-        " 'machine': platform.machine(), 'libc': libc, 'prefix': sys.prefix,"
+        " 'libc': libc, 'prefix': sys.prefix,"
         " 'stdlib': sysconfig.get_paths()['stdlib']}))\n"
     )
 
@@ -529,7 +527,7 @@ def verify_inrelease(data: bytes, url: str, gpgv: str, keyrings: Sequence[Path])
     import tempfile  # noqa: PLC0415
 
     from zigwheel import debian  # noqa: PLC0415
-    from zigwheel._proc import run  # noqa: PLC0415
+    from zigwheel._proc import run, tail  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="zigwheel-gpgv-") as temp:
         signed = Path(temp) / "InRelease"
@@ -540,13 +538,8 @@ def verify_inrelease(data: bytes, url: str, gpgv: str, keyrings: Sequence[Path])
         result = run([*argv, signed], check=False, timeout=60)
     if result.returncode != 0:
         msg = f"the signature of {url} does not verify with {', '.join(map(str, keyrings))}"
-        raise UnreadableInputError(msg, hint=tail_lines(result.stdout))
+        raise UnreadableInputError(msg, hint=tail(result.stdout, 5))
     return debian.clearsigned_body(data.decode(errors="replace"))
-
-
-def tail_lines(text: str, count: int = 5) -> str:
-    """The last lines of a tool's output, for a hint."""
-    return "\n".join(text.strip().splitlines()[-count:])
 
 
 def _default_python(index: Mapping[str, Any]) -> str:

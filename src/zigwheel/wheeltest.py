@@ -20,6 +20,7 @@ from zigwheel import roots
 from zigwheel._proc import run, tail
 from zigwheel.debian import load_recipe
 from zigwheel.errors import CommandFailedError, ToolchainError, UnreadableInputError, ZigwheelError
+from zigwheel.policy import _LEGACY
 from zigwheel.resources import parse_toml_text
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,8 @@ IMPORT_MARK = "ZIGWHEEL-IMPORT "
 _GLIBC_MISSING = re.compile(r"version [`'](GLIBC_[0-9.]+)' not found")
 # Oldest glibc minor per architecture for which manylinux tags exist.
 _OLDEST_GLIBC_MINOR = {"x86_64": 5, "i686": 5}
-_LEGACY_MANYLINUX = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): "manylinux1"}
+# The legacy aliases (manylinux2014 = manylinux_2_17, ...), from the policy module's table.
+_LEGACY_MANYLINUX = {version: name for name, version in _LEGACY.items()}
 
 _SMOKE = """\
 import importlib, json, sys, traceback
@@ -54,7 +56,6 @@ class WheelFacts:
     """What the runtime test needs to know about a wheel file."""
 
     path: Path
-    name: str
     tags: frozenset[Tag]
     modules: tuple[str, ...]
 
@@ -156,6 +157,18 @@ def platform_arch(platform: str) -> str:
     return platform
 
 
+def installed_parts(name: str) -> tuple[str, ...] | None:
+    """Where a wheel member lands in site-packages, as path parts; None if it does not.
+
+    ``*.data/purelib/...`` and ``*.data/platlib/...`` fold into site-packages; other ``*.data``
+    folders (scripts, headers, data) are not importable and are skipped.
+    """
+    parts = PurePosixPath(name).parts
+    if parts and parts[0].endswith(".data"):
+        return parts[2:] if len(parts) >= 3 and parts[1] in ("purelib", "platlib") else None
+    return parts
+
+
 def extension_modules(names: Sequence[str]) -> tuple[str, ...]:
     """Dotted import names of the extension modules among a wheel's file names.
 
@@ -164,14 +177,9 @@ def extension_modules(names: Sequence[str]) -> tuple[str, ...]:
     """
     modules: list[str] = []
     for name in names:
-        path = PurePosixPath(name)
-        parts = list(path.parts)
-        if not parts or not path.name.endswith(".so"):
+        parts = installed_parts(name)
+        if not parts or not parts[-1].endswith(".so"):
             continue
-        if parts[0].endswith(".data"):
-            if len(parts) < 3 or parts[1] not in ("purelib", "platlib"):
-                continue
-            parts = parts[2:]
         if any(p.endswith((".dist-info", ".libs")) for p in parts[:-1]):
             continue
         stem = parts[-1].split(".", 1)[0]
@@ -186,7 +194,7 @@ def extension_modules(names: Sequence[str]) -> tuple[str, ...]:
 def read_wheel(path: Path) -> WheelFacts:
     """Read a wheel's tags (from its name) and extension modules (from its contents)."""
     try:
-        name, _version, _build, tags = parse_wheel_filename(path.name)
+        tags = parse_wheel_filename(path.name)[3]
     except InvalidWheelFilename as err:
         msg = f"{path.name} is not a wheel file name: {err}"
         raise UnreadableInputError(
@@ -198,7 +206,7 @@ def read_wheel(path: Path) -> WheelFacts:
     except (OSError, zipfile.BadZipFile) as err:
         msg = f"cannot open {path} as a wheel: {err}"
         raise UnreadableInputError(msg, hint="rebuild the wheel; the file is damaged") from err
-    return WheelFacts(path, str(name), frozenset(tags), extension_modules(names))
+    return WheelFacts(path, frozenset(tags), extension_modules(names))
 
 
 def linux_platforms(arch: str, libc: str) -> list[str]:
@@ -359,13 +367,9 @@ def unpack_wheel(wheel: Path, site: Path) -> None:
     """Install a wheel by unpacking it into a site folder (purelib/platlib data folded in)."""
     with zipfile.ZipFile(wheel) as archive:
         for info in archive.infolist():
-            parts = PurePosixPath(info.filename).parts
+            parts = installed_parts(info.filename)
             if not parts or info.is_dir() or ".." in parts or info.filename.startswith("/"):
                 continue
-            if parts[0].endswith(".data"):
-                if len(parts) < 3 or parts[1] not in ("purelib", "platlib"):
-                    continue
-                parts = parts[2:]
             target = site.joinpath(*parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(archive.read(info))
@@ -419,7 +423,6 @@ def _host_runner(
 
 def _prepare(
     result: WheelTestResult,
-    wheel_path: Path,
     *,
     root: Path | None,
     env: Mapping[str, str],
@@ -560,7 +563,6 @@ def run_wheel_test(
         cwd.mkdir()
         prepared = _prepare(
             result,
-            wheel_path,
             root=root,
             env=env,
             work=work,
@@ -587,7 +589,6 @@ def run_wheel_test(
 
 
 run_wheel_test.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
-test_wheel = run_wheel_test  # the name in the team's contract
 
 
 def _run_tests(

@@ -21,7 +21,7 @@ def facts(tags: str, modules: tuple[str, ...] = ("m",)) -> wheeltest.WheelFacts:
     for tag in tags.split():
         interpreter, abi, platform = tag.split("-")
         parsed.add(Tag(interpreter, abi, platform))
-    return wheeltest.WheelFacts(Path("x.whl"), "x", frozenset(parsed), modules)
+    return wheeltest.WheelFacts(Path("x.whl"), frozenset(parsed), modules)
 
 
 BULLSEYE = wheeltest.PythonFacts((3, 9), "cpython", "glibc 2.31", "x86_64", "/r/usr", "/r/usr/lib")
