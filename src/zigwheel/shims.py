@@ -187,20 +187,40 @@ def _is_complete(directory: Path) -> bool:
     return (directory / MANIFEST).is_file()
 
 
+@dataclass(frozen=True)
+class Publication:
+    """What one :func:`publish_shims` call did: its staging folder and whether it won the rename."""
+
+    shim_set: ShimSet
+    staging_name: str
+    won: bool  # False: another process (or an earlier call) had published the same folder first
+
+
 def install_shims(
     target: Target, zig: Zig, cache_root: Path, *, rules: Sequence[Rule] | None = None
 ) -> ShimSet:
     """Render the shims of ``target`` and install them into the cache (idempotent, atomic).
 
-    The whole folder is written under a temporary name and renamed into place, so concurrent
-    processes either find a complete folder or install their own identical copy; nobody ever
-    executes a half-written shim. An existing folder is never rewritten: its name already
-    encodes its exact content.
+    An existing complete folder is returned as is: its name already encodes its exact content,
+    so it is never rewritten. Otherwise :func:`publish_shims` writes it.
     """
     files = render_shims(target, zig.command, rules)
     final = shim_directory(cache_root, target, zig, files)
     if _is_complete(final):
         return _shim_set(target, final)
+    return publish_shims(target, zig, cache_root, files).shim_set
+
+
+def publish_shims(
+    target: Target, zig: Zig, cache_root: Path, files: Mapping[str, str]
+) -> Publication:
+    """Write ``files`` under a temporary name in the cache and rename the folder into place.
+
+    Concurrent processes each stage their own copy; exactly one rename wins and the others
+    delete their copy and use the winner's (identical, since the name is the content hash).
+    Nobody ever sees a half-written shim folder under its final name.
+    """
+    final = shim_directory(cache_root, target, zig, files)
     manifest = {
         "made_by": "zigwheel",
         "target": target.key,
@@ -220,7 +240,7 @@ def install_shims(
                 path.chmod(0o644 if name.endswith(".cmake") else _EXECUTABLE)
             (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
             staging.chmod(_EXECUTABLE)
-            _move_into_place(staging, final)
+            won = _move_into_place(staging, final)
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
@@ -229,12 +249,13 @@ def install_shims(
         raise CacheError(
             msg, hint="set ZIGWHEEL_CACHE_DIR to a writable folder or free some disk space"
         ) from err
-    logger.info("installed %s shims in %s", target.key, final)
-    return _shim_set(target, final)
+    if won:
+        logger.info("installed %s shims in %s", target.key, final)
+    return Publication(shim_set=_shim_set(target, final), staging_name=staging.name, won=won)
 
 
-def _move_into_place(staging: Path, final: Path) -> None:
-    """Rename the staged folder to its final name; losing a race to an identical copy is fine."""
+def _move_into_place(staging: Path, final: Path) -> bool:
+    """Rename the staged folder to its final name; False when an identical copy was there first."""
     if final.exists() and not _is_complete(final):
         # Left damaged by something outside zigwheel: move it aside, then take its place.
         trash = Path(tempfile.mkdtemp(prefix=".trash-", dir=final.parent))
@@ -249,3 +270,5 @@ def _move_into_place(staging: Path, final: Path) -> None:
         if not _is_complete(final):
             raise
         logger.debug("another process installed %s first", final)
+        return False
+    return True

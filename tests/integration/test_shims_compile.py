@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
 
-from zigwheel.shims import ShimSet, install_shims
+from zigwheel.shims import MANIFEST, ShimSet, install_shims, render_shims
 from zigwheel.targets import Arch, load_table, resolve_target
 from zigwheel.zig import Zig, locate_zig
 
@@ -350,43 +351,80 @@ def test_cli_env_output_evaluates_in_sh(session_cache: Path, tmp_path: Path) -> 
     assert machine == "EM_AARCH64"
 
 
-CONCURRENT_INSTALL = """
-import os, sys
+CONCURRENT_PUBLISH = """
+import json, sys, time
 from pathlib import Path
-from zigwheel.shims import install_shims
-from zigwheel.targets import Arch, load_table, resolve_target
+from zigwheel.shims import publish_shims, render_shims
+from zigwheel.targets import resolve_target
 from zigwheel.zig import Zig
-zig = Zig(path=Path(sys.argv[2]), version=sys.argv[3], pinned=sys.argv[3], command=(sys.argv[2],))
-shims = install_shims(resolve_target("x86_64", "manylinux_2_17"), zig, Path(sys.argv[1]))
-print(shims.directory)
+cache, binary, version, go = Path(sys.argv[1]), sys.argv[2], sys.argv[3], Path(sys.argv[4])
+zig = Zig(path=Path(binary), version=version, pinned=version, command=(binary,))
+target = resolve_target("x86_64", "manylinux_2_17")
+files = render_shims(target, zig.command)  # all imports and rendering done before the start
+print("ready", flush=True)
+while not go.exists():
+    time.sleep(0.001)
+# publish_shims, not install_shims: no early return on a finished folder, every process stages
+# its own copy and races for the rename.
+done = publish_shims(target, zig, cache, files)
+print(json.dumps({"dir": str(done.shim_set.directory), "staging": done.staging_name,
+                  "won": done.won}))
 """
 
 
-def test_eight_processes_install_the_same_shims_at_once(zig: Zig, tmp_path: Path) -> None:
+def test_eight_processes_publish_the_same_shims_at_once(zig: Zig, tmp_path: Path) -> None:
     cache = tmp_path / "fresh-cache"
     cache.mkdir()
+    go = tmp_path / "go"
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", CONCURRENT_INSTALL, str(cache), str(zig.path), zig.version],
+            [sys.executable, "-c", CONCURRENT_PUBLISH, str(cache), str(zig.path), zig.version, go],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for _ in range(8)
     ]
+    for proc in procs:  # common start: every process has imported zigwheel and rendered
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+    go.touch()
     outputs = [proc.communicate(timeout=120) for proc in procs]
     assert all(proc.returncode == 0 for proc in procs), [err for _out, err in outputs]
-    directories = {out.strip() for out, _err in outputs}
+    results = [json.loads(out) for out, _err in outputs]
+    # Every process staged its own copy, exactly one rename won, the seven others lost the race
+    # (the loser path) and still got the same, complete folder.
+    assert len({r["staging"] for r in results}) == 8
+    assert sorted(r["won"] for r in results) == [False] * 7 + [True]
+    directories = {r["dir"] for r in results}
     assert len(directories) == 1
     directory = Path(directories.pop())
     leftovers = [p.name for p in directory.parent.iterdir() if p.name.startswith(".")]
     assert leftovers == []
-    expected = {"cc", "c++", "ar", "ranlib", "linker", "toolchain.cmake", "zigwheel-shims.json"}
-    assert {p.name for p in directory.iterdir()} == expected
-    source = tmp_path / "t.c"
-    source.write_text("int main(void){return 0;}\n")
-    for tool in ("cc", "c++", "linker"):
-        compile_with(directory / tool, [str(source), "-o", str(tmp_path / tool)], tmp_path)
+    files = render_shims(resolve_target("x86_64", "manylinux_2_17"), zig.command)
+    assert {p.name for p in directory.iterdir()} == {*files, MANIFEST}
+    for name, text in files.items():
+        assert (directory / name).read_text() == text, name
+    # Every shim of the published folder works: compile, archive, index, link C and C++.
+    lib = tmp_path / "lib.c"
+    lib.write_text("int zw_answer(void){return 42;}\n")
+    main = tmp_path / "main.cpp"
+    main.write_text('extern "C" int zw_answer(void);\nint main(){return zw_answer() - 42;}\n')
+    archive = tmp_path / "libanswer.a"
+    compile_with(directory / "cc", ["-c", str(lib), "-o", str(tmp_path / "lib.o")], tmp_path)
+    compile_with(directory / "ar", ["cr", str(archive), str(tmp_path / "lib.o")], tmp_path)
+    compile_with(directory / "ranlib", [str(archive)], tmp_path)
+    compile_with(directory / "c++", ["-c", str(main), "-o", str(tmp_path / "main.o")], tmp_path)
+    exe = tmp_path / "answer"
+    compile_with(
+        directory / "linker",
+        [str(tmp_path / "main.o"), str(archive), "-lc++", "-o", str(exe)],
+        tmp_path,
+    )
+    with exe.open("rb") as handle:
+        assert ELFFile(handle).get_section_by_name(".symtab").get_symbol_by_name("zw_answer")
+    if os.uname().machine == "x86_64":
+        assert subprocess.run([str(exe)], check=False).returncode == 0
 
 
 OTHER_ARCHES = {
