@@ -239,6 +239,51 @@ def test_static_musl_program_runs(
     assert result.stdout.startswith("zigwheel 3 ")
 
 
+MUSL_LIBRARY = textwrap.dedent(
+    """
+    #include <math.h>
+    #include <stdio.h>
+    #include <stdlib.h>
+    /* Calls libc for real (no builtin can replace malloc or snprintf). */
+    char *zw_format(double x) {
+        char *text = malloc(64);
+        if (text) snprintf(text, 64, "%.3f", pow(x, x) + log(x));
+        return text;
+    }
+    """
+)
+
+
+@pytest.mark.parametrize("name", ["x86_64-musl", "aarch64-musl"])
+def test_musl_shared_library_links_musl_libc_dynamically(
+    name: str, shim_sets: dict[str, ShimSet], tmp_path: Path
+) -> None:
+    """An extension module for musllinux: a shared object that needs musl's libc.so, no glibc."""
+    shims = shim_sets[name]
+    source = tmp_path / "fmt.c"
+    source.write_text(MUSL_LIBRARY)
+    lib = tmp_path / "libfmt.so"
+    compile_with(
+        shims.cc, ["-O2", "-shared", "-fPIC", str(source), "-o", str(lib), "-lm"], tmp_path
+    )
+    with lib.open("rb") as handle:
+        elf = ELFFile(handle)
+        assert elf["e_machine"] == E_MACHINE[shims.target.arch.value]
+        assert elf["e_type"] == "ET_DYN"
+        dynamic = elf.get_section_by_name(".dynamic")
+        needed = [tag.needed for tag in dynamic.iter_tags() if tag.entry.d_tag == "DT_NEEDED"]
+        # musl is one library (libc.so, which is also its loader); glibc would add libm.so.6.
+        assert needed == ["libc.so"], needed
+        assert not any(isinstance(s, GNUVerNeedSection) for s in elf.iter_sections())
+        symbols = elf.get_section_by_name(".dynsym")
+        assert symbols.get_symbol_by_name("zw_format")[0]["st_shndx"] != "SHN_UNDEF"
+        for function in ("malloc", "snprintf", "pow"):  # taken from libc at run time, not copied
+            (symbol,) = symbols.get_symbol_by_name(function)
+            assert symbol["st_shndx"] == "SHN_UNDEF", function
+    _machine, versions, _dynamic = elf_facts(lib)
+    assert not versions
+
+
 @pytest.mark.parametrize("name", ["x86_64-2_17", "aarch64-2_17"])
 def test_cxx_program_links(
     name: str, shim_sets: dict[str, ShimSet], sources: Path, tmp_path: Path
