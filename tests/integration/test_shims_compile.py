@@ -566,6 +566,80 @@ def test_cmake_toolchain_file_cross_builds(
     assert glibc_max(versions) <= (2, 17), sorted(versions)
 
 
+FIND_PROJECT = """
+cmake_minimum_required(VERSION 3.13)
+project(zwfind C)
+find_path(ZW_STDIO stdio.h)
+find_library(ZW_LIBM m)
+find_path(ZW_HOST_H zwhost.h)
+find_library(ZW_HOST_LIB zwhost)
+find_path(ZW_TARGET_H zwtarget.h)
+foreach(name ZW_STDIO ZW_LIBM ZW_HOST_H ZW_HOST_LIB ZW_TARGET_H)
+  message(STATUS "zwfind ${name}=${${name}}")
+endforeach()
+"""
+
+
+def cmake_finds(project: Path, build: Path, *options: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("CC", "CXX", "CFLAGS", "CXXFLAGS")}
+    configure = subprocess.run(
+        ["cmake", "-S", str(project), "-B", str(build), "-G", "Unix Makefiles", *options],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=600,
+    )
+    assert configure.returncode == 0, configure.stdout + configure.stderr
+    found = {}
+    for line in configure.stdout.splitlines():
+        if line.startswith("-- zwfind "):
+            name, _, value = line[len("-- zwfind ") :].partition("=")
+            found[name] = value
+    return found
+
+
+@pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake is not installed")
+@pytest.mark.parametrize("name", ["x86_64-2_17", "aarch64-2_17"])
+def test_cmake_toolchain_finds_no_host_headers_or_libraries(
+    name: str, shim_sets: dict[str, ShimSet], tmp_path: Path
+) -> None:
+    """find_path/find_library never return the build machine's files; a user's root still works."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "CMakeLists.txt").write_text(FIND_PROJECT)
+    # A host-only prefix (like a library installed on the build machine) ...
+    host = tmp_path / "host-prefix"
+    (host / "include").mkdir(parents=True)
+    (host / "include" / "zwhost.h").write_text("")
+    (host / "lib").mkdir()
+    (host / "lib" / "libzwhost.a").write_bytes(b"!<arch>\n")
+    # ... and a root for the target that a user names on purpose.
+    target_root = tmp_path / "target-root"
+    (target_root / "usr" / "include").mkdir(parents=True)
+    (target_root / "usr" / "include" / "zwtarget.h").write_text("")
+    prefix = f"-DCMAKE_PREFIX_PATH={host}"
+
+    native = cmake_finds(project, tmp_path / "native", prefix)
+    # Control: without the toolchain file the same project finds the host's files.
+    assert native["ZW_HOST_H"] == str(host / "include")
+    assert native["ZW_HOST_LIB"] == str(host / "lib" / "libzwhost.a")
+    if Path("/usr/include/stdio.h").is_file():
+        assert native["ZW_STDIO"] == "/usr/include"
+
+    toolchain = f"-DCMAKE_TOOLCHAIN_FILE={shim_sets[name].cmake_toolchain}"
+    cross = cmake_finds(project, tmp_path / "cross", toolchain, prefix)
+    for variable in ("ZW_STDIO", "ZW_LIBM", "ZW_HOST_H", "ZW_HOST_LIB", "ZW_TARGET_H"):
+        assert cross[variable] == f"{variable}-NOTFOUND", cross
+
+    rooted = cmake_finds(
+        project, tmp_path / "rooted", toolchain, prefix, f"-DCMAKE_FIND_ROOT_PATH={target_root}"
+    )
+    assert rooted["ZW_TARGET_H"] == str(target_root / "usr" / "include")
+    assert rooted["ZW_STDIO"] == "ZW_STDIO-NOTFOUND"
+    assert rooted["ZW_HOST_H"] == "ZW_HOST_H-NOTFOUND"
+
+
 @pytest.mark.parametrize(
     "flags",
     [

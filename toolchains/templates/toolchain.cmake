@@ -13,7 +13,14 @@ set(CMAKE_RANLIB "${CMAKE_CURRENT_LIST_DIR}/ranlib" CACHE FILEPATH "zig ranlib")
 set(CMAKE_C_LINKER_DEPFILE_SUPPORTED FALSE)
 set(CMAKE_CXX_LINKER_DEPFILE_SUPPORTED FALSE)
 # Never pick up the build machine's headers or libraries: they belong to another glibc (and
-# maybe another architecture). Programs (code generators) still come from the host.
+# maybe another architecture). The ONLY modes search nothing but the re-rooted paths, and they
+# only take effect with a root: without one CMake falls back to /usr/include and /usr/lib. The
+# root here is a folder that does not exist, so find_path/find_library/find_package find nothing
+# of the host; a project or user adds a real root for the target with
+# -DCMAKE_FIND_ROOT_PATH=<dir> (kept: this list is appended to). Programs (code generators)
+# still come from the host.
+list(APPEND CMAKE_FIND_ROOT_PATH "${CMAKE_CURRENT_LIST_DIR}/no-host-root")
+list(REMOVE_DUPLICATES CMAKE_FIND_ROOT_PATH)
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
