@@ -95,9 +95,9 @@ def zig_version(command: Sequence[str], env: Mapping[str, str]) -> str:
         result = _proc.run([*command, "version"], env=env, timeout=120)
     except CommandFailedError as err:
         msg = f"{' '.join(command)} version failed with exit code {err.returncode}"
-        raise ToolchainError(
-            msg, hint="reinstall the pinned zig: pip install --force-reinstall ziglang"
-        ) from err
+        pin = pinned_zig_version()
+        hint = f"reinstall the pinned zig: pip install --force-reinstall 'ziglang=={pin}'"
+        raise ToolchainError(msg, hint=hint) from err
     return result.stdout.strip()
 
 

@@ -14,8 +14,8 @@ import pytest
 from zigwheel.targets import pinned_zig_version
 
 
-def zigwheel(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, ZIGWHEEL_CACHE_DIR=str(cache), NO_COLOR="1")
+def zigwheel(*args: str, cache: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, ZIGWHEEL_CACHE_DIR=str(cache), NO_COLOR="1", **extra_env)
     return subprocess.run(
         [sys.executable, "-m", "zigwheel", *args],
         capture_output=True,
@@ -32,6 +32,24 @@ def test_toolchain_json(tmp_path: Path) -> None:
     document = json.loads(result.stdout)
     assert document["version"] == document["pinned"] == pinned_zig_version()
     assert Path(document["path"]).is_file()
+
+
+def test_toolchain_with_another_zig_exits_3(tmp_path: Path) -> None:
+    """Shown, warned about, and exit 3 (a tool is wrong) as the README says; --json alike."""
+    site = tmp_path / "site"
+    package = site / "ziglang"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    binary = package / "zig"
+    binary.write_text('#!/bin/sh\n[ "$1" = version ] && echo 0.11.0\n')
+    binary.chmod(0o755)
+    path = os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])
+    for args in (["toolchain"], ["toolchain", "--json"]):
+        result = zigwheel(*args, cache=tmp_path / "cache", PYTHONPATH=path)
+        assert result.returncode == 3, result.stdout + result.stderr
+        assert "0.11.0" in result.stdout
+        assert f"pip install 'ziglang=={pinned_zig_version()}'" in result.stderr
+    assert json.loads(result.stdout)["matches_pin"] is False
 
 
 def test_shims_paths_env_and_json(tmp_path: Path) -> None:

@@ -105,8 +105,13 @@ def test_broken_binary(tmp_path: Path) -> None:
     binary = package / "zig"
     binary.write_text("#!/bin/sh\nexit 3\n")
     binary.chmod(0o755)
-    with pytest.raises(ToolchainError, match="version failed with exit code 3"):
+    with pytest.raises(ToolchainError, match="version failed with exit code 3") as info:
         locate_zig(os.environ, search_path=[str(site)])
+    pin = pinned_zig_version()
+    assert (
+        info.value.hint
+        == f"reinstall the pinned zig: pip install --force-reinstall 'ziglang=={pin}'"
+    )
 
 
 def test_package_is_found_without_importing_it(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from zigwheel.cli._console import err_console, out_console, print_json
-from zigwheel.errors import EXIT_FAILED_CHECK, ConfigError
+from zigwheel.errors import EXIT_FAILED_CHECK, EXIT_TOOLCHAIN, ConfigError
 
 _STATUS_STYLE = {"ok": "green", "warning": "yellow", "missing": "red", "info": "cyan"}
 
@@ -38,7 +38,10 @@ def _policy_text(manylinux: str | None, musllinux: str | None, arch: str) -> str
 
 
 def toolchain(json_output: bool = JSON_OPTION) -> None:
-    """Show the zig that zigwheel uses: its path, version and the pinned version."""
+    """Show the zig that zigwheel uses: its path, version and the pinned version.
+
+    Exit code 3 when that zig is not the pinned version (it is still shown).
+    """
     from zigwheel.zig import locate_zig  # noqa: PLC0415
 
     zig = locate_zig(os.environ, require_pin=False)
@@ -55,7 +58,8 @@ def toolchain(json_output: bool = JSON_OPTION) -> None:
             f"[yellow]warning:[/] zig {zig.version} is not the pinned {zig.pinned}; "
             f"run: pip install 'ziglang=={zig.pinned}'"
         )
-        raise typer.Exit(code=EXIT_FAILED_CHECK)
+        # A wrong zig is a tool problem (README: exit 3), the same code a build would fail with.
+        raise typer.Exit(code=EXIT_TOOLCHAIN)
 
 
 def shims(
