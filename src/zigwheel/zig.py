@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.machinery
+import importlib.metadata
 import importlib.util
 import logging
 import os
@@ -18,9 +19,6 @@ from zigwheel.targets import pinned_zig_version
 logger = logging.getLogger(__name__)
 
 ZIG_EXE = "zig.exe" if sys.platform == "win32" else "zig"
-# How many folders above the package to look for ``bin/zig``: site-packages/ziglang ->
-# site-packages -> pythonX.Y -> lib -> <prefix> (POSIX); Lib/site-packages on Windows is shallower.
-_PREFIX_DEPTH = 4
 
 
 @dataclass(frozen=True)
@@ -64,16 +62,29 @@ def find_package_dir(search_path: Sequence[str] | None = None) -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def recorded_binaries(package_dir: Path) -> list[Path]:
+    """The zig binaries that the ``ziglang`` distribution next to ``package_dir`` installed.
+
+    Read from the wheel's RECORD, so only files of that distribution count: a ``bin/zig`` that
+    merely sits above the package (a system zig of another version in /usr/bin) is not one.
+    """
+    found: list[Path] = []
+    for dist in importlib.metadata.distributions(name="ziglang", path=[str(package_dir.parent)]):
+        for entry in dist.files or ():
+            if entry.name == ZIG_EXE:
+                found.append(Path(os.path.normpath(str(dist.locate_file(entry)))))
+        break  # the first one on the path is the one that is imported
+    return found
+
+
 def candidate_binaries(package_dir: Path) -> list[Path]:
     """Where a ziglang wheel has put the zig binary, in the order zigwheel looks.
 
-    Current wheels ship it inside the package (``ziglang/zig``); older ones installed it into the
-    environment's scripts folder through the wheel's ``.data`` directory (``<prefix>/bin/zig``).
+    Current wheels ship it inside the package (``ziglang/zig``); a wheel may also have installed
+    it elsewhere through its ``.data`` directory (``<prefix>/bin/zig``), which its RECORD names.
     """
     candidates = [package_dir / ZIG_EXE]
-    for ancestor in list(package_dir.parents)[:_PREFIX_DEPTH]:
-        candidates.append(ancestor / "bin" / ZIG_EXE)
-        candidates.append(ancestor / "Scripts" / ZIG_EXE)
+    candidates.extend(path for path in recorded_binaries(package_dir) if path not in candidates)
     return candidates
 
 

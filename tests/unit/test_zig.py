@@ -46,24 +46,42 @@ def test_layout_binary_inside_package(tmp_path: Path) -> None:
     assert zig.version == zig.pinned == pinned_zig_version()
 
 
+def fake_dist_info(site: Path, recorded: list[str]) -> None:
+    """The installed-wheel metadata of a fake ziglang: RECORD lists ``recorded`` (site-relative)."""
+    dist_info = site / "ziglang-0.0.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: ziglang\nVersion: 0.0.0\n")
+    rows = ["ziglang/__init__.py,,", "ziglang/__main__.py,,", *(f"{r},," for r in recorded)]
+    (dist_info / "RECORD").write_text("\n".join(rows) + "\n")
+
+
 def test_layout_data_scripts_in_prefix_bin(tmp_path: Path) -> None:
     prefix = tmp_path / "venv"
     site = prefix / "lib" / "python3.11" / "site-packages"
     fake_package(site)
+    fake_dist_info(site, ["../../../bin/zig"])  # how a wheel's .data/scripts file is recorded
     binary = fake_zig(prefix / "bin" / "zig", pinned_zig_version())
     zig = locate_zig(os.environ, search_path=[str(site)])
     assert zig.path == binary
     assert zig.direct
 
 
-def test_binary_inside_package_wins_over_prefix_bin(tmp_path: Path) -> None:
-    prefix = tmp_path / "venv"
-    site = prefix / "lib" / "python3.11" / "site-packages"
+def test_a_zig_above_the_package_that_ziglang_did_not_install_is_ignored(tmp_path: Path) -> None:
+    """A system install: site-packages under /usr, and /usr/bin/zig is another zig entirely."""
+    prefix = tmp_path / "usr"
+    site = prefix / "lib" / "python3" / "dist-packages"
     package = fake_package(site)
-    inner = fake_zig(package / "zig", pinned_zig_version())
-    fake_zig(prefix / "bin" / "zig", pinned_zig_version())
-    assert candidate_binaries(package)[0] == inner
-    assert locate_zig(os.environ, search_path=[str(site)]).path == inner
+    fake_dist_info(site, [])
+    fake_zig(prefix / "bin" / "zig", "0.11.0")
+    fake_zig(prefix / "local" / "bin" / "zig", "0.11.0")
+    (package / "__main__.py").write_text(
+        f"import sys\nif sys.argv[1:] == ['version']:\n    print('{pinned_zig_version()}')\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(site))
+    zig = locate_zig(env, search_path=[str(site)])
+    assert zig.command == (sys.executable, "-m", "ziglang")
+    assert zig.version == pinned_zig_version()
+    assert candidate_binaries(package) == [package / "zig"]
 
 
 def test_fallback_to_python_m_ziglang(tmp_path: Path) -> None:
