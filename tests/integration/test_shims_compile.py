@@ -653,7 +653,6 @@ def test_cmake_toolchain_finds_no_host_headers_or_libraries(
         ["-Wp,-U_FORTIFY_SOURCE", "-Wp,-D_FORTIFY_SOURCE=2", "-O2"],
         ["-target", "x86_64-unknown-linux-gnu", "--target=x86_64-unknown-linux-gnu"],
         ["-march=x86-64-v2"],
-        ["-lgcc_s"],
     ],
 )
 def test_flags_zig_rejects_are_rewritten(
@@ -681,11 +680,68 @@ def test_flags_zig_rejects_are_rewritten(
         check=False,
         timeout=600,
     )
-    if flags != ["-lgcc_s"]:  # zig 0.15 maps gcc_s itself; the rule is for older zig releases
-        assert direct.returncode != 0, f"zig accepts {flags} now; the rule may be obsolete"
+    assert direct.returncode != 0, f"zig accepts {flags} now; the rule may be obsolete"
     compile_with(
         shim_sets["x86_64-2_17"].cc, [*flags, str(source), "-o", str(tmp_path / "out")], tmp_path
     )
+
+
+UNWINDER = textwrap.dedent(
+    """
+    #include <unwind.h>
+    static _Unwind_Reason_Code count(struct _Unwind_Context *c, void *n) {
+        (void)c; ++*(int *)n; return _URC_NO_REASON;
+    }
+    int zw_depth(void) { int n = 0; _Unwind_Backtrace(count, &n); return n; }
+    """
+)
+
+
+@pytest.mark.parametrize("name", ["x86_64-2_17", "aarch64-musl"])
+def test_flags_the_pinned_zig_handles_without_a_rule(
+    name: str, shim_sets: dict[str, ShimSet], tmp_path: Path
+) -> None:
+    """rustc's -lgcc_s and -Wl,--no-undefined-version reach zig unchanged and do their job.
+
+    If a new zig pin stops doing this, these fail and the rules come back to rewrites.toml.
+    """
+    shims = shim_sets[name]
+    source = tmp_path / "unwind.c"
+    source.write_text(UNWINDER)
+    (tmp_path / "good.map").write_text("{ global: zw_depth; local: *; };\n")
+    (tmp_path / "bad.map").write_text("{ global: zw_depth; zw_absent; local: *; };\n")
+    lib = tmp_path / "libunwinder.so"
+    base = ["-shared", "-fPIC", str(source), "-o", str(lib), "-lgcc_s"]
+    compile_with(shims.linker, [*base, "-Wl,--version-script=good.map"], tmp_path)
+    with lib.open("rb") as handle:
+        elf = ELFFile(handle)
+        dynamic = elf.get_section_by_name(".dynamic")
+        needed = [tag.needed for tag in dynamic.iter_tags() if tag.entry.d_tag == "DT_NEEDED"]
+        assert not [n for n in needed if "gcc_s" in n], needed  # no libgcc_s at run time ...
+        dynsym = elf.get_section_by_name(".dynsym")
+        assert dynsym.get_symbol_by_name("_Unwind_Backtrace") is None  # ... its unwinder is inside
+        assert dynsym.get_symbol_by_name("zw_depth")
+    # --no-undefined-version reaches lld, not dropped: it overrides an earlier
+    # --undefined-version (which alone lets the bad script through), so the link fails.
+    compile_with(
+        shims.linker, [*base, "-Wl,--version-script=bad.map", "-Wl,--undefined-version"], tmp_path
+    )
+    strict = subprocess.run(
+        [
+            str(shims.linker),
+            *base,
+            "-Wl,--version-script=bad.map",
+            "-Wl,--undefined-version",
+            "-Wl,--no-undefined-version",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert strict.returncode != 0
+    assert "zw_absent" in strict.stderr
 
 
 @pytest.mark.parametrize(
