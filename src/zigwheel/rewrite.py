@@ -242,10 +242,12 @@ def apply_rules(
 ) -> list[str]:
     """Apply ``rules`` to ``args`` in Python, as the rendered sh does (response files aside).
 
-    The shims never run this; it documents the semantics and lets tests compare the sh rendering
-    with an independent implementation. ``is_file`` replaces ``os.path.isfile`` in tests.
+    No zigwheel command calls this and the shims never run it. It is kept in the package as the
+    reference model of the rules: tests/unit/test_rewrite.py runs the rendered sh on generated
+    argument lists and compares its output with this independent implementation.
+    ``is_file`` replaces ``os.path.isfile`` in tests.
     """
-    import fnmatch  # noqa: PLC0415 - only tests and `zigwheel shims --explain` need it
+    import fnmatch  # noqa: PLC0415 - only the tests that compare it with the sh need it
     import os.path  # noqa: PLC0415
 
     check_file = is_file or os.path.isfile

@@ -100,7 +100,11 @@ def _template(name: str) -> str:
 
 
 def fill(template: str, values: Mapping[str, str], *, name: str) -> str:
-    """Replace every ``@key@`` in ``template``; unknown or unused keys are a DataError."""
+    """Replace every ``@key@`` in ``template``; a placeholder without a value is a DataError.
+
+    Values the template does not use are fine: one set of values serves several templates
+    (tool.sh uses fewer of them than compiler.sh).
+    """
     used = set(_PLACEHOLDER_RE.findall(template))
     missing = used - set(values)
     if missing:

@@ -81,6 +81,8 @@ def test_shims_paths_env_and_json(tmp_path: Path) -> None:
         (["shims", "-t", "sparc64"], 2, "unknown architecture 'sparc64'"),
         (["shims", "-t", "aarch64", "--manylinux", "manylinux1"], 2, "does not exist for aarch64"),
         (["shims", "-t", "x86_64", "--manylinux", "2_17", "--musllinux", "1_2"], 2, "both given"),
+        (["shims", "-t", "x86_64", "--manylinux", "garbage"], 2, "--manylinux 'garbage' is not"),
+        (["shims", "-t", "x86_64", "--musllinux", "9"], 2, "--musllinux '9' is not a musllinux"),
     ],
 )
 def test_errors_have_one_sentence_a_hint_and_an_exit_code(

@@ -27,14 +27,26 @@ def _policy_text(manylinux: str | None, musllinux: str | None, arch: str) -> str
         msg = "--manylinux and --musllinux were both given"
         raise ConfigError(msg, hint="pick one libc: --manylinux 2_17 or --musllinux 1_2")
     if musllinux:
-        text = musllinux.strip().lower()
-        return text if text.startswith("musllinux") else f"musllinux_{text}"
+        return _family_policy("--musllinux", musllinux, "musllinux")
     if manylinux:
-        text = manylinux.strip().lower()
-        return text if text.startswith("manylinux") else f"manylinux_{text}"
+        return _family_policy("--manylinux", manylinux, "manylinux")
     from zigwheel.targets import default_policy, parse_arch  # noqa: PLC0415
 
     return default_policy(parse_arch(arch))
+
+
+def _family_policy(option: str, given: str, family: str) -> str:
+    """``1_2`` -> ``musllinux_1_2``; an error names what the user typed, not the expansion."""
+    from zigwheel.targets import parse_policy  # noqa: PLC0415
+
+    text = given.strip().lower()
+    full = text if text.startswith(family) else f"{family}_{text}"
+    try:
+        parse_policy(full)
+    except ConfigError as err:
+        msg = f"{option} {given!r} is not a {family} policy"
+        raise ConfigError(msg, hint=err.hint) from err
+    return full
 
 
 def toolchain(json_output: bool = JSON_OPTION) -> None:
