@@ -45,10 +45,23 @@ STT_FUNC = 2
 # Loaders are not libraries: their version needs never count (glibc's ld.so, ppc64/s390x ld64).
 _LOADER_RE = re.compile(r"^(ld-linux.*|ld64\.so\.[12])$")
 
-# Hard caps that keep a hostile file from costing unbounded time.
+# Hard caps that keep a hostile file from costing unbounded time and memory. Every table is
+# also bounded by the file's size; these caps bound the work per entry and the total output.
 _MAX_DYNAMIC_TAGS = 1 << 16
 _MAX_SECTIONS = 1 << 16
 _MAX_SEGMENTS = 1 << 16
+# One name (section, library, version, symbol) is read up to this many bytes: real names are far
+# shorter (the longest C++ symbols seen in wheels are a few KiB), and a longer one only matters
+# for display. Without it a string table lacking its NUL makes every name a copy of the table.
+MAX_NAME_BYTES = 4096
+# All distinct names of one ELF together: even a ~1 GB CUDA library needs about 1 MiB.
+MAX_NAME_TOTAL = 32 << 20
+# Version needs (.gnu.version_r entries) of one ELF: a real library has a few dozen.
+MAX_VERSION_NEEDS = 1 << 14
+# Note sections searched for the x86-64 ISA note, and the bytes scanned in them: real ELFs
+# carry a handful of small notes (build id, ABI tag, GNU properties, perhaps SystemTap probes).
+MAX_NOTE_SECTIONS = 64
+MAX_NOTE_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -137,6 +150,8 @@ class _Image:
         self.view = memoryview(data)
         self.order = "<" if little_endian else ">"
         self.is64 = elfclass == 64
+        self.name_bytes = 0  # bytes of names read so far, against MAX_NAME_TOTAL
+        self._names: dict[tuple[int, int, int], str] = {}
 
     def region(self, offset: int, size: int, what: str) -> memoryview:
         if offset < 0 or size < 0 or offset + size > len(self.data):
@@ -145,13 +160,25 @@ class _Image:
         return self.view[offset : offset + size]
 
     def cstring(self, base: int, end: int, offset: int) -> str:
+        """The NUL-terminated name at ``base + offset`` (before ``end``), cut at MAX_NAME_BYTES."""
         start = base + offset
         if offset < 0 or start >= end:
             return ""
-        stop = self.data.find(b"\0", start, end)
+        key = (base, end, offset)
+        cached = self._names.get(key)  # many entries may point at one name: read it once
+        if cached is not None:
+            return cached
+        limit = min(end, start + MAX_NAME_BYTES)
+        stop = self.data.find(b"\0", start, limit)
         if stop < 0:
-            stop = end
-        return self.data[start:stop].decode("utf-8", "replace")
+            stop = limit
+        self.name_bytes += stop - start
+        if self.name_bytes > MAX_NAME_TOTAL:
+            msg = f"malformed ELF: its names take more than {MAX_NAME_TOTAL} bytes"
+            raise UnreadableInputError(msg)
+        name = self.data[start:stop].decode("utf-8", "replace")
+        self._names[key] = name
+        return name
 
 
 @dataclass(frozen=True)
@@ -361,21 +388,29 @@ _ISA_BITS = ((8, "x86_64_v4"), (4, "x86_64_v3"), (2, "x86_64_v2"))
 
 def _read_isa(image: _Image, notes: list[_Section]) -> tuple[str | None, str | None]:
     """The x86-64 ISA level the first GNU property note of each note section says is needed."""
+    if len(notes) > MAX_NOTE_SECTIONS:
+        msg = f"malformed ELF: {len(notes)} note sections (at most {MAX_NOTE_SECTIONS} are read)"
+        raise UnreadableInputError(msg)
     level: str | None = None
     error: str | None = None
     word = struct.Struct(image.order + "III")
     align = 8 if image.is64 else 4
+    scanned = 0
     for section in notes:
-        raw = bytes(image.region(section.offset, section.size, "a note section"))
+        scanned += section.size
+        if scanned > MAX_NOTE_BYTES:
+            msg = f"malformed ELF: its note sections hold more than {MAX_NOTE_BYTES} bytes"
+            raise UnreadableInputError(msg)
+        raw = image.region(section.offset, section.size, "a note section")  # a view, no copy
         offset = 0
         while offset + word.size < len(raw):
             namesz, descsz, kind = word.unpack_from(raw, offset)
             offset += word.size
             name_end = offset + ((namesz + 3) & ~3)
-            name = raw[offset : offset + namesz].split(b"\0", 1)[0]
+            name = bytes(raw[offset : offset + min(namesz, 4)]).split(b"\0", 1)[0]
             desc = raw[name_end : name_end + descsz]
             offset = name_end + ((descsz + 3) & ~3)
-            if kind != _NT_GNU_PROPERTY_TYPE_0 or name != b"GNU":
+            if kind != _NT_GNU_PROPERTY_TYPE_0 or name != b"GNU" or namesz > 4:
                 continue
             prop = 0
             while prop + 8 <= len(desc):
@@ -418,18 +453,32 @@ def _read_verneed(
     str_base, str_end = _string_table(image, by_index, section.link)
     need_fmt = struct.Struct(image.order + "HHIII")
     aux_fmt = struct.Struct(image.order + "IHHII")
-    limit = size // 16
+    # Offsets only grow along both chains, but a crafted file can point many needs at one aux
+    # chain (quadratic work and output): each entry is read at most once, and their number is
+    # capped, so the work is linear in the section's size.
+    seen: set[int] = set()
     offset = 0
-    for _ in range(min(section.info, limit)):
-        if offset < 0 or offset + 16 > size:
+    for _ in range(section.info):
+        if offset + 16 > size:
             break
+        if offset in seen:
+            msg = "malformed ELF: .gnu.version_r entries overlap"
+            raise UnreadableInputError(msg)
+        seen.add(offset)
         _ver, count, file_off, aux_off, next_off = need_fmt.unpack_from(raw, offset)
         library = image.cstring(str_base, str_end, file_off)
         versions: list[str] = []
         aux = offset + aux_off
-        for _ in range(min(count, limit)):
-            if aux < 0 or aux + 16 > size:
+        for _ in range(count):
+            if aux + 16 > size:
                 break
+            if aux in seen:
+                msg = "malformed ELF: .gnu.version_r entries overlap"
+                raise UnreadableInputError(msg)
+            seen.add(aux)
+            if len(seen) > MAX_VERSION_NEEDS:
+                msg = f"malformed ELF: more than {MAX_VERSION_NEEDS} version needs"
+                raise UnreadableInputError(msg)
             _hash, _flags, other, name_off, aux_next = aux_fmt.unpack_from(raw, aux)
             version = image.cstring(str_base, str_end, name_off)
             versions.append(version)

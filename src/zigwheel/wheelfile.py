@@ -21,12 +21,24 @@ _CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class Limits:
-    """Caps that keep a hostile wheel (zip bomb, absurd sizes) from costing unbounded resources."""
+    """Caps that keep a hostile wheel (zip bomb, absurd sizes) from costing unbounded resources.
 
-    max_member_bytes: int = 3 << 30  # one ELF member, inflated (big CUDA libraries reach 2 GB)
-    max_wheel_bytes: int = 16 << 30  # all ELF members of one wheel, inflated
+    The absolute caps fit real wheels (CUDA libraries inflate to 2 GB). The ratio caps are what
+    stop a small wheel from inflating to gigabytes: real ELF files deflate 2-5x, zero-filled
+    small files far more, so a high ratio is allowed only for small members, and a member above
+    ``large_member_bytes`` may inflate at most ``large_ratio`` times (a 3 GB member needs a
+    150 MB compressed one). The whole wheel may inflate ``wheel_ratio`` times its file size
+    beyond ``wheel_floor``, which bounds the time a many-member bomb costs.
+    """
+
+    max_member_bytes: int = 3 << 30  # one member, inflated
+    max_wheel_bytes: int = 16 << 30  # all members read from one wheel, inflated
     max_ratio: int = 200  # uncompressed/compressed, checked on members above ratio_floor
     ratio_floor: int = 1 << 20
+    large_member_bytes: int = 64 << 20
+    large_ratio: int = 20
+    wheel_ratio: int = 20
+    wheel_floor: int = 1 << 30
     max_members: int = 200_000
 
 
@@ -92,6 +104,13 @@ class WheelArchive:
             )
             raise UnreadableInputError(msg)
         self._infos = {info.filename: info for info in infos}
+        try:
+            archive_size = path.stat().st_size
+        except OSError:
+            archive_size = 0
+        self._wheel_budget = min(
+            limits.max_wheel_bytes, max(limits.wheel_floor, limits.wheel_ratio * archive_size)
+        )
 
     def __enter__(self) -> WheelArchive:
         return self
@@ -165,16 +184,18 @@ class WheelArchive:
         if size > limits.max_member_bytes:
             msg = f"member {name} inflates to {size} bytes, over the {limits.max_member_bytes} cap"
             raise UnreadableInputError(msg)
-        if size > limits.ratio_floor and size > limits.max_ratio * max(info.compress_size, 1):
+        ratio = limits.large_ratio if size > limits.large_member_bytes else limits.max_ratio
+        if size > limits.ratio_floor and size > ratio * max(info.compress_size, 1):
             msg = (
-                f"member {name} inflates {size // max(info.compress_size, 1)}x, "
-                f"over the {limits.max_ratio}x cap (zip bomb?)"
+                f"member {name} inflates {size // max(info.compress_size, 1)}x to {size} bytes, "
+                f"over the {ratio}x cap for its size (zip bomb?)"
             )
             raise UnreadableInputError(msg)
         with self._lock:  # members may be read from several threads
-            if self._inflated + size > limits.max_wheel_bytes:
+            if self._inflated + size > self._wheel_budget:
                 msg = (
-                    f"the wheel inflates to more than {limits.max_wheel_bytes} bytes, over the cap"
+                    f"member {name}: the wheel's members inflate to more than "
+                    f"{self._wheel_budget} bytes, over the cap for a wheel of its size (zip bomb?)"
                 )
                 raise UnreadableInputError(msg)
             self._inflated += size
@@ -205,6 +226,10 @@ class WheelArchive:
             msg = f"member {name} cannot be read ({err})"
             raise UnreadableInputError(msg) from err
         return b"".join(parts)
+
+    def size(self, name: str) -> int:
+        """The inflated size the archive's header gives for a member."""
+        return self._member(name).file_size
 
     def _member(self, name: str) -> zipfile.ZipInfo:
         info = self._infos.get(name)

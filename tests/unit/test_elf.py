@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from zigwheel import elf as elf_module
 from zigwheel.elf import is_elf, module_init_names, parse_elf
 from zigwheel.errors import UnreadableInputError
 
@@ -86,3 +87,158 @@ def test_magic_and_module_names() -> None:
         "init_core": 2,
         "_cffi_pypyinit__core": 2,
     }
+
+
+# -- crafted ELFs: the caps that bound time and memory on hostile input --------------------------
+
+SHT_STRTAB, SHT_DYNSYM, SHT_NOTE, SHT_VERNEED = 3, 11, 7, 0x6FFFFFFE
+
+
+def _crafted(
+    sections: list[tuple[str | int, int, bytes, int, int]], *, shstrtab: bytes | None = None
+) -> bytes:
+    """An x86_64 ELF whose sections are (name or name offset, type, content, link, info).
+
+    Section 1 is the section name table; the given sections follow from index 2 on.
+    """
+    names = b"\0.shstrtab\0"
+    offsets: list[int] = []
+    for name, *_rest in sections:
+        if isinstance(name, int):
+            offsets.append(name)
+        else:
+            offsets.append(len(names))
+            names += name.encode() + b"\0"
+    table = names if shstrtab is None else shstrtab
+    body = bytearray(b"\0" * 64)
+    placed: list[tuple[int, int, int, int, int, int]] = [(0, 0, 0, 0, 0, 0)]
+    placed.append((1, SHT_STRTAB, len(body), len(table), 0, 0))
+    body += table
+    for (_name, kind, content, link, info), name_off in zip(sections, offsets):
+        while len(body) % 8:
+            body += b"\0"
+        placed.append((name_off, kind, len(body), len(content), link, info))
+        body += content
+    while len(body) % 8:
+        body += b"\0"
+    shoff = len(body)
+    for name_off, kind, offset, size, link, info in placed:
+        body += struct.pack("<IIQQQQIIQQ", name_off, kind, 0, 0, offset, size, link, info, 8, 0)
+    ident = b"\x7fELF\x02\x01\x01" + b"\0" * 9
+    header = struct.pack("<HHIQQQIHHHHHH", 3, 62, 1, 0, 0, shoff, 0, 64, 56, 0, 64, len(placed), 1)
+    body[:64] = ident + header
+    return bytes(body)
+
+
+def test_crafted_version_needs_parse() -> None:
+    """The crafted layout is real enough: two libraries, three versions, read in order."""
+    strings = b"\0libc.so.6\0GLIBC_2.17\0GLIBC_2.2.5\0libm.so.6\0GLIBC_2.29\0"
+    at = {s: strings.index(s.encode() + b"\0") for s in ("libc.so.6", "libm.so.6")}
+    at |= {
+        v: strings.index(v.encode() + b"\0") for v in ("GLIBC_2.17", "GLIBC_2.2.5", "GLIBC_2.29")
+    }
+    needs = struct.pack("<HHIII", 1, 2, at["libc.so.6"], 32, 16)
+    needs += struct.pack("<HHIII", 1, 1, at["libm.so.6"], 48, 0)
+    auxes = struct.pack("<IHHII", 0, 0, 2, at["GLIBC_2.17"], 16)
+    auxes += struct.pack("<IHHII", 0, 0, 3, at["GLIBC_2.2.5"], 0)
+    auxes += struct.pack("<IHHII", 0, 0, 4, at["GLIBC_2.29"], 0)
+    elf = _crafted(
+        [
+            (".dynstr", SHT_STRTAB, strings, 0, 0),
+            (".gnu.version_r", SHT_VERNEED, needs + auxes, 2, 2),
+        ]
+    )
+    assert parse_elf(elf).verneed == (
+        ("libc.so.6", ("GLIBC_2.17", "GLIBC_2.2.5")),
+        ("libm.so.6", ("GLIBC_2.29",)),
+    )
+
+
+def test_version_needs_sharing_one_chain_are_refused() -> None:
+    """3,000 needs all pointing at one 3,000-entry aux chain were 9M entries; now one problem."""
+    strings = b"\0libc.so.6\0GLIBC_2.17\0"
+    count = 3000
+    aux_start = 16 * count
+    needs = b"".join(
+        struct.pack("<HHIII", 1, count, 1, aux_start - 16 * i, 16 if i < count - 1 else 0)
+        for i in range(count)
+    )
+    auxes = b"".join(struct.pack("<IHHII", 0, 0, 2, 11, 16) for _ in range(count))
+    elf = _crafted(
+        [
+            (".dynstr", SHT_STRTAB, strings, 0, 0),
+            (".gnu.version_r", SHT_VERNEED, needs + auxes, 2, count),
+        ]
+    )
+    with pytest.raises(UnreadableInputError, match="version_r entries overlap"):
+        parse_elf(elf)
+
+
+def test_too_many_version_needs_are_refused() -> None:
+    count = elf_module.MAX_VERSION_NEEDS + 10
+    strings = b"\0libc.so.6\0GLIBC_2.17\0"
+    needs = struct.pack("<HHIII", 1, count, 1, 16, 0)
+    auxes = b"".join(struct.pack("<IHHII", 0, 0, 2, 11, 16) for _ in range(count))
+    elf = _crafted(
+        [
+            (".dynstr", SHT_STRTAB, strings, 0, 0),
+            (".gnu.version_r", SHT_VERNEED, needs + auxes, 2, 1),
+        ]
+    )
+    with pytest.raises(UnreadableInputError, match="version needs"):
+        parse_elf(elf)
+
+
+def test_section_names_without_nul_stay_small() -> None:
+    """A 300 KB name table without NUL, 4,000 sections: each name was a 300 KB copy (1.2 GB)."""
+    table = b"A" * 300_000
+    elf = _crafted([(i * 8, 1, b"", 0, 0) for i in range(4000)], shstrtab=table)
+    image = elf_module._Image(elf, little_endian=True, elfclass=64)
+    shoff = struct.unpack_from("<Q", elf, 0x28)[0]
+    sections = elf_module._read_sections(image, shoff, 64, 4002, 1)
+    assert max(len(s.name) for s in sections) == elf_module.MAX_NAME_BYTES
+    assert image.name_bytes <= elf_module.MAX_NAME_TOTAL
+    parse_elf(elf)  # and the whole parse gets through
+
+
+def _dynsym(names: list[int]) -> bytes:
+    entries = [struct.pack("<IBBHQQ", 0, 0, 0, 0, 0, 0)]
+    entries += [struct.pack("<IBBHQQ", n, 0x12, 0, 0, 0, 0) for n in names]  # GLOBAL FUNC UNDEF
+    return b"".join(entries)
+
+
+def test_symbol_names_without_nul_are_cut_or_refused() -> None:
+    table = b"\0" + b"s" * 200_000
+    # One name shared by every symbol: read once, cut at the cap.
+    shared = _crafted(
+        [(".dynstr", SHT_STRTAB, table, 0, 0), (".dynsym", SHT_DYNSYM, _dynsym([1] * 5000), 2, 1)]
+    )
+    info = parse_elf(shared)
+    assert len(info.undefined) == 5000
+    assert {len(s.name) for s in info.undefined} == {elf_module.MAX_NAME_BYTES}
+    # Distinct names, each up to the cap: the total budget ends it with one sentence.
+    distinct = _crafted(
+        [
+            (".dynstr", SHT_STRTAB, table, 0, 0),
+            (".dynsym", SHT_DYNSYM, _dynsym(list(range(1, 190_000, 16))), 2, 1),
+        ]
+    )
+    with pytest.raises(UnreadableInputError, match="names take more than"):
+        parse_elf(distinct)
+
+
+def test_many_overlapping_note_sections_are_refused() -> None:
+    """Thousands of note sections over one big note were each copied and scanned."""
+    note = struct.pack("<III", 4, 16, 5) + b"GNU\0" + struct.pack("<IIII", 0xC0008002, 4, 0, 0)
+    blob = note * 4000
+    many = [(".note", SHT_NOTE, blob if i == 0 else b"", 0, 0) for i in range(1000)]
+    elf = bytearray(_crafted(many))
+    # point every note section header at the first one's content
+    shoff = struct.unpack_from("<Q", elf, 0x28)[0]
+    first = struct.unpack_from("<QQ", elf, shoff + 2 * 64 + 0x18)
+    for i in range(3, 1002):
+        struct.pack_into("<QQ", elf, shoff + i * 64 + 0x18, *first)
+    with pytest.raises(UnreadableInputError, match="note sections"):
+        parse_elf(bytes(elf))
+    few = bytearray(_crafted(many[:3]))
+    assert parse_elf(bytes(few)).isa_level is None  # a few notes are read as before

@@ -97,8 +97,32 @@ def test_total_inflated_size_is_capped(tmp_path: Path) -> None:
     with WheelArchive(wheel, limits=Limits(max_wheel_bytes=(5 << 20) // 2)) as archive:
         archive.read("x/0.so")
         archive.read("x/1.so")
-        with pytest.raises(UnreadableInputError, match="inflates to more than"):
+        with pytest.raises(UnreadableInputError, match="inflate to more than"):
             archive.read("x/2.so")
+
+
+def test_large_members_get_a_stricter_ratio(tmp_path: Path) -> None:
+    """A small wheel cannot hold a member that inflates to gigabytes (scaled down here)."""
+    wheel = _zip(tmp_path / "x-1.0-py3-none-any.whl", {"x/big.so": bytes(8 << 20)})
+    lenient = Limits(max_ratio=1 << 20, large_member_bytes=16 << 20, large_ratio=20)
+    with WheelArchive(wheel, limits=lenient) as archive:
+        assert len(archive.read("x/big.so")) == 8 << 20
+    strict = Limits(max_ratio=1 << 20, large_member_bytes=4 << 20, large_ratio=20)
+    with (
+        WheelArchive(wheel, limits=strict) as archive,
+        pytest.raises(UnreadableInputError, match="over the 20x cap for its size"),
+    ):
+        archive.read("x/big.so")
+
+
+def test_whole_wheel_inflation_scales_with_its_size(tmp_path: Path) -> None:
+    members = {f"x/{i}.so": bytes(4 << 20) for i in range(3)}  # 12 MiB from a ~40 KB wheel
+    wheel = _zip(tmp_path / "x-1.0-py3-none-any.whl", members)
+    limits = Limits(max_ratio=1 << 20, wheel_floor=6 << 20, wheel_ratio=20)
+    with WheelArchive(wheel, limits=limits) as archive:
+        archive.read("x/0.so")
+        with pytest.raises(UnreadableInputError, match=r"x/1\.so: the wheel's members inflate"):
+            archive.read("x/1.so")
 
 
 def test_truncated_and_corrupt_archives(tmp_path: Path) -> None:
