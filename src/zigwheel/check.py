@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import posixpath
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,12 +37,20 @@ from zigwheel.wheelfile import (
 log = logging.getLogger(__name__)
 
 JSON_VERSION = 1
+# The `policy` values that are not platform tags: "any" for a wheel without ELF files, and
+# "unknown" when there is no verdict: the wheel (or one of its members) could not be read, or
+# none of its ELF files is for an architecture a wheel tag can name.
+PURE_POLICY = "any"
+UNKNOWN_POLICY = "unknown"
 _LIBPYTHON_RE = re.compile(r"^libpython\d+\.\d+m?.so(\.\d)*$")
 _ORIGIN_RE = re.compile(r"\$(ORIGIN|\{ORIGIN\})")
 _PYFPE = frozenset({"PyFPE_jbuf", "PyFPE_dummy", "PyFPE_counter"})
 _WHEEL_ROOT = "/\x00wheel"  # a path prefix no real directory has: stands for the wheel's root
 _MAX_SYMBOLS_SHOWN = 3
-_WORKERS = 2  # members inflated at once: memory holds at most this many members
+_WORKERS = 2  # members inflated at once
+# Members above this size are inflated and parsed one at a time, so memory holds at most one big
+# member (up to Limits.max_member_bytes) and one smaller one, not two multi-GB CUDA libraries.
+_BIG_MEMBER = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -125,12 +135,14 @@ def check_paths(paths: Sequence[Path], *, limits: Limits = DEFAULT_LIMITS) -> li
 
 def check_wheel(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> WheelReport:
     """Check one wheel. Never raises for a bad file: the problem is in the report."""
+    if not path.exists():  # before the name: `check dist` with no dist folder is not a name issue
+        return _unreadable(path, f"{path}: no such file or folder")
     try:
         name = parse_wheel_name(path.name)
     except UnreadableInputError as err:
         return _unreadable(path, str(err))
     if not path.is_file():
-        return _unreadable(path, f"{path} does not exist or is not a file", list(name.platforms))
+        return _unreadable(path, f"{path} is not a file", list(name.platforms))
     try:
         with WheelArchive(path, limits=limits) as archive:
             return _Analysis(path, name, archive).run()
@@ -150,7 +162,7 @@ def _unreadable(path: Path, problem: str, claimed: list[str] | None = None) -> W
         wheel=path.name,
         path=str(path),
         claimed=claimed or [],
-        policy="unknown",
+        policy=UNKNOWN_POLICY,
         compliant=False,
         problems=[one_line(problem)],
         elves=[],
@@ -228,6 +240,7 @@ class _Analysis:
         self.accepted: list[_Elf] = []
         self.libc_evidence = False  # some accepted ELF shows which libc it needs
         self.tags = [parse_platform_tag(t) for t in name.platforms]
+        self._big = threading.Lock()
 
     # -- reading -------------------------------------------------------------------------------
     def _wheel_arch_and_libc(self) -> tuple[str | None, str | None]:
@@ -302,7 +315,9 @@ class _Analysis:
         """Inflate and parse one ELF member; the problem text when that fails."""
         init = module_init_names(posixpath.basename(member))
         try:
-            info = parse_elf(self.archive.read(member), init_names=list(init))
+            big = self.archive.size(member) > _BIG_MEMBER
+            with self._big if big else contextlib.nullcontext():
+                info = parse_elf(self.archive.read(member), init_names=list(init))
         except UnreadableInputError as err:
             return str(err)
         elf = _Elf(member, info)
@@ -315,13 +330,16 @@ class _Analysis:
     def run(self) -> WheelReport:
         arch, libc = self._wheel_arch_and_libc()
         elves = self._read_elves()
+        if not self.readable:
+            # Some member could not be read: any verdict would rest on part of the wheel.
+            return self._report(UNKNOWN_POLICY, compliant=False)
         purelib = [e.path for e in elves if "purelib" in e.path.split("/")[:-1]]
         if purelib:
             self.problems.append(
                 f"shared libraries in a purelib folder ({', '.join(purelib)}): "
                 "a platform wheel must put them in platlib"
             )
-            return self._report("linux_" + (arch or "unknown"), compliant=False)
+            return self._report(f"linux_{arch}" if arch else UNKNOWN_POLICY, compliant=False)
         for elf in elves:
             info = elf.info
             report = self.reports[elf.path]
@@ -365,12 +383,12 @@ class _Analysis:
                 self.problems.append(
                     f"{tag.tag}: the wheel contains no ELF file; tag it '-none-any' instead"
                 )
-            return self._report("any", compliant=not self.problems)
+            return self._report(PURE_POLICY, compliant=not self.problems)
         kinds = sorted({e.info.arch or e.info.machine for e in elves})
         self.problems.append(
             f"no ELF file for {arch or 'the claimed architecture'} (found {', '.join(kinds)})"
         )
-        return self._report("linux_" + (arch or "unknown"), compliant=False)
+        return self._report(f"linux_{arch}" if arch else UNKNOWN_POLICY, compliant=False)
 
     def _judge(self, policies: PolicyLadder) -> WheelReport:
         needed_everywhere = {lib for e in self.accepted for lib in e.info.needed}
@@ -456,7 +474,7 @@ class _Analysis:
 
         overall = min(
             (
-                best(lambda p: all(p.allows_version(v) for v in all_versions)),
+                policies.versions_policy(all_versions, among=candidates),
                 best(lambda p: not external[p.name]),
                 best(lambda p: not blacklisted[p.name]),
                 best(lambda _p: not whole_wheel),
@@ -626,7 +644,7 @@ class _Analysis:
             better = found.overall if not found.overall.is_linux else None
             if better is None and found.satisfied:
                 better = max(found.satisfied, key=lambda p: p.priority)
-            advice = f"rebuild with `zigwheel build --manylinux {build_flag(rules)}`"
+            advice = f"rebuild with `zigwheel build {build_flag(rules)}`"
             if better is not None:
                 advice += f", or claim {better.tag} instead"
             if found.external.get(rules.name):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,10 +148,14 @@ class PolicyLadder:
                 best = policy
         return best
 
-    def versions_policy(self, versions: set[str]) -> Policy:
-        """The most compatible policy whose symbol-version sets contain every needed version."""
-        for policy in reversed(self.policies):
-            if all(policy.allows_version(v) for v in versions):
+    def versions_policy(
+        self, versions: Iterable[str], among: Sequence[Policy] | None = None
+    ) -> Policy:
+        """The most compatible policy (of ``among``, default all) allowing every needed version."""
+        needed = set(versions)
+        candidates = self.policies if among is None else among
+        for policy in sorted(candidates, key=lambda p: -p.priority):
+            if all(policy.allows_version(v) for v in needed):
                 return policy
         return self.linux
 
@@ -161,6 +165,30 @@ def _fail(source: str, message: str) -> DataError:
         f"policy data {source} is invalid: {message}",
         hint="regenerate it with scripts/generate_policy_data.py, or reinstall zigwheel",
     )
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _check_entry_types(entry: dict[str, Any], source: str) -> None:
+    """Every field ``ladder`` reads has the type it expects (a DataError, never a KeyError)."""
+    name = entry["name"]
+    if not _strings(entry.get("aliases")):
+        raise _fail(source, f"policy {name} has no aliases list of strings")
+    if not _strings(entry.get("lib_whitelist")):
+        raise _fail(source, f"policy {name} has no lib_whitelist list of strings")
+    blacklist = entry.get("blacklist")
+    if not isinstance(blacklist, dict) or not all(_strings(v) for v in blacklist.values()):
+        raise _fail(source, f"policy {name} has no blacklist mapping of library -> symbols")
+    spaces = entry.get("symbol_versions")
+    if not isinstance(spaces, dict) or not all(
+        isinstance(per_arch, dict) and all(_strings(v) for v in per_arch.values())
+        for per_arch in spaces.values()
+    ):
+        raise _fail(
+            source, f"policy {name} has no symbol_versions mapping of arch -> namespace -> versions"
+        )
 
 
 def validate_policy_document(  # noqa: PLR0912 - one flat list of checks reads best
@@ -177,11 +205,10 @@ def validate_policy_document(  # noqa: PLR0912 - one flat list of checks reads b
         if not isinstance(entry.get("priority"), int) or entry["name"] in names:
             raise _fail(source, f"policy {entry['name']} has a bad or duplicate priority/name")
         names.add(entry["name"])
-        for key in ("symbol_versions", "blacklist"):
-            if not isinstance(entry.get(key), dict):
-                raise _fail(source, f"policy {entry['name']} has no {key} mapping")
-        if not isinstance(entry.get("lib_whitelist"), list):
-            raise _fail(source, f"policy {entry['name']} has no lib_whitelist list")
+        _check_entry_types(entry, source)
+    sonames = document.get("libc_soname", {})
+    if not isinstance(sonames, dict) or not all(isinstance(v, str) for v in sonames.values()):
+        raise _fail(source, "libc_soname is not a mapping of arch -> soname")
     linux = [p for p in policies if p["name"] == "linux"]
     if not linux or linux[0]["priority"] != 0:
         raise _fail(source, "the 'linux' policy with priority 0 is missing")
@@ -258,7 +285,8 @@ def ladder(libc: str, arch: str) -> PolicyLadder:
 
 
 def build_flag(policy: Policy) -> str:
-    """The ``zigwheel build --manylinux`` value that targets ``policy``."""
-    if policy.libc == GLIBC and policy.version is not None:
-        return f"{policy.version[0]}_{policy.version[1]}"
-    return policy.name
+    """The ``zigwheel build`` option that targets ``policy``, e.g. ``--musllinux 1_2``."""
+    if policy.version is None:
+        msg = f"no zigwheel build option targets the {policy.name} policy"
+        raise ValueError(msg)
+    return f"--{_PREFIX[policy.libc]} {policy.version[0]}_{policy.version[1]}"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from zigwheel.check import WheelReport, check_paths, check_wheel, reports_to_json
 from zigwheel.cli.check_cmd import exit_code
+from zigwheel.wheelfile import Limits
 
 
 def _wheel(folder: Path, name: str, members: dict[str, bytes]) -> Path:
@@ -15,7 +19,7 @@ def _wheel(folder: Path, name: str, members: dict[str, bytes]) -> Path:
     record = "".join(f"{m},,\n" for m in members) + f"{dist}-1.0.dist-info/RECORD,,\n"
     members[f"{dist}-1.0.dist-info/RECORD"] = record.encode()
     path = folder / name
-    with zipfile.ZipFile(path, "w") as archive:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for member, data in members.items():
             archive.writestr(member, data)
     return path
@@ -87,3 +91,31 @@ def test_exit_code_precedence() -> None:
     both = [report(readable=True, compliant=False), report(readable=False, compliant=False)]
     assert exit_code(both) == 6
     assert exit_code([]) == 0
+
+
+def test_missing_folder_says_so(tmp_path: Path) -> None:
+    (report,) = check_paths([tmp_path / "dist"])
+    assert not report.readable
+    assert report.problems == [f"{tmp_path / 'dist'}: no such file or folder"]
+    assert report.policy == "unknown"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="needs a Linux ELF")
+def test_unreadable_member_gives_no_verdict_but_other_members_are_read(tmp_path: Path) -> None:
+    """A zip bomb member is one problem; no 'tag it none-any' verdict on half a wheel."""
+    real = Path(sys.executable).resolve().read_bytes()
+    wheel = _wheel(
+        tmp_path,
+        "p-1.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+        {"p/bomb.so": b"\x7fELF" + bytes(8 << 20), "p/ok.so": real},
+    )
+    report = check_wheel(wheel, limits=Limits(max_ratio=100))
+    assert not report.readable
+    assert not report.compliant
+    assert report.policy == "unknown"
+    (problem,) = report.problems
+    assert problem.startswith("p/bomb.so: ")
+    assert "zip bomb" in problem
+    assert [e.path for e in report.elves] == ["p/ok.so"]
+    assert report.elves[0].needed
+    assert exit_code([report]) == 6

@@ -126,6 +126,12 @@ def test_validation_accepts_the_shipped_data() -> None:
         "no_linux",
         "priority_order",
         "not_a_list",
+        "no_aliases",
+        "alias_not_text",
+        "versions_not_a_list",
+        "arch_not_a_mapping",
+        "blacklist_not_a_list",
+        "soname_not_text",
     ],
 )
 def test_validation_rejects_broken_data(breakage: str) -> None:
@@ -141,6 +147,18 @@ def test_validation_rejects_broken_data(breakage: str) -> None:
         document["policies"] = [p for p in document["policies"] if p["name"] != "linux"]
     elif breakage == "priority_order":
         policies["manylinux_2_5"]["priority"] = 1
+    elif breakage == "no_aliases":
+        del policies["manylinux_2_17"]["aliases"]
+    elif breakage == "alias_not_text":
+        policies["manylinux_2_17"]["aliases"] = [2014]
+    elif breakage == "versions_not_a_list":
+        policies["manylinux_2_17"]["symbol_versions"]["x86_64"]["GLIBC"] = "2.17"
+    elif breakage == "arch_not_a_mapping":
+        policies["manylinux_2_17"]["symbol_versions"]["x86_64"] = ["GLIBC_2.17"]
+    elif breakage == "blacklist_not_a_list":
+        policies["manylinux_2_17"]["blacklist"]["libz.so.1"] = None
+    elif breakage == "soname_not_text":
+        document["libc_soname"] = {"x86_64": 1}
     else:
         document["policies"] = {"not": "a list"}
     with pytest.raises(DataError, match="policy data test is invalid"):
@@ -175,10 +193,12 @@ def test_for_version_and_build_flag() -> None:
     assert policy is not None
     assert policy.name == "manylinux_2_28"
     assert ladder(GLIBC, "aarch64").for_version((2, 12)) is None
-    assert build_flag(policy) == "2_28"
+    assert build_flag(policy) == "--manylinux 2_28"
     musl = ladder(MUSL, "x86_64").get("musllinux_1_1")
     assert musl is not None
-    assert build_flag(musl) == "musllinux_1_1"
+    assert build_flag(musl) == "--musllinux 1_1"
+    with pytest.raises(ValueError, match="linux"):
+        build_flag(x86.linux)
     assert x86.highest.display() == "manylinux_2_5_x86_64 (manylinux1)"
 
 
