@@ -55,14 +55,18 @@ _BIG_MEMBER = 256 << 20
 
 @dataclass(frozen=True)
 class OffendingSymbol:
-    """An imported symbol whose version is newer than the most restrictive claimed tag allows."""
+    """An imported symbol the most restrictive claimed tag forbids.
+
+    Either its version is too new, or the policy blacklists the symbol of that library
+    (e.g. libz's ``_tr_flush_block``); a blacklisted symbol is usually unversioned: version None.
+    """
 
     symbol: str
-    version: str
+    version: str | None
     library: str
 
-    def to_json(self) -> dict[str, str]:
-        """JSON form: {"symbol", "version", "library"}."""
+    def to_json(self) -> dict[str, str | None]:
+        """JSON form: {"symbol", "version" (null when unversioned), "library"}."""
         return {"symbol": self.symbol, "version": self.version, "library": self.library}
 
 
@@ -241,6 +245,7 @@ class _Analysis:
         self.libc_evidence = False  # some accepted ELF shows which libc it needs
         self.tags = [parse_platform_tag(t) for t in name.platforms]
         self._big = threading.Lock()
+        self.top: list[_Elf] = []  # the ELF files the wheel's users load first
 
     # -- reading -------------------------------------------------------------------------------
     def _wheel_arch_and_libc(self) -> tuple[str | None, str | None]:
@@ -398,6 +403,7 @@ class _Analysis:
             if e.extension or posixpath.basename(e.path) not in needed_everywhere
         ]
         dirs = self.archive.directories()
+        self.top = top
         trees = {e.path: self._resolve(e, dirs) for e in top}
         evaluations = {policies.libc: self._evaluate(policies, top, trees)}
         # A wheel whose ELF files show no libc (static code) may claim both libcs' tags.
@@ -668,9 +674,17 @@ class _Analysis:
         return None
 
     def _mark_offending(self, rules: Policy) -> None:
+        top = {e.path for e in self.top}
         for elf in self.accepted:
             report = self.reports[elf.path]
-            seen: set[tuple[str, str, str]] = set()
+            seen: set[tuple[str, str | None, str]] = set()
+            if elf.path in top:  # the ELF files _blacklisted judges
+                for lib in sorted(set(rules.blacklist) & set(elf.info.needed)):
+                    for sym in elf.info.undefined:
+                        key = (sym.name, sym.version, lib)
+                        if not sym.weak and sym.name in rules.blacklist[lib] and key not in seen:
+                            seen.add(key)
+                            report.offending.append(OffendingSymbol(*key))
             for sym in elf.info.undefined:
                 if sym.version is None or sym.library is None:
                     continue

@@ -284,6 +284,21 @@ def ladder(libc: str, arch: str) -> PolicyLadder:
     return PolicyLadder(libc=libc, arch=arch, policies=tuple(built))
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    """Sort key of a symbol version within its namespace: "GLIBC_2.3.4" -> (2, 3, 4)."""
+    return tuple(int(n) for n in re.findall(r"\d+", version.partition("_")[2]))
+
+
+def newest_versions(versions: Iterable[str]) -> list[str]:
+    """The newest version of each namespace, by namespace: ["GLIBC_2.17", "GLIBCXX_3.4.19"]."""
+    best: dict[str, str] = {}
+    for version in versions:
+        space = version.partition("_")[0]
+        if space not in best or version_key(version) > version_key(best[space]):
+            best[space] = version
+    return [best[space] for space in sorted(best)]
+
+
 def build_flag(policy: Policy) -> str:
     """The ``zigwheel build`` option that targets ``policy``, e.g. ``--musllinux 1_2``."""
     if policy.version is None:

@@ -207,6 +207,25 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         EXT_OLD.format(name="muslx"), tmp / "muslx.so", compiler=zig_cc("x86_64-linux-musl")
     )
     wheels["zig_musl"] = make_wheel(tmp, "muslx", "musllinux_1_1_x86_64", {"muslx.abi3.so": musl})
+    # A musl extension that needs a library the wheel does not bundle.
+    mdir = tmp / "musl-libs"
+    mdir.mkdir()
+    compile_so(
+        "int musl_helper(void) { return 1; }",
+        mdir / "libmh.so",
+        "-Wl,-soname,libmh.so",
+        compiler=zig_cc("x86_64-linux-musl"),
+    )
+    musl_ext = compile_so(
+        EXT_CALLS.format(name="muslext", symbol="musl_helper"),
+        tmp / "muslext.so",
+        f"-L{mdir}",
+        "-lmh",
+        compiler=zig_cc("x86_64-linux-musl"),
+    )
+    wheels["zig_musl_external"] = make_wheel(
+        tmp, "muslext", "musllinux_1_1_x86_64", {"muslext.abi3.so": musl_ext}
+    )
     # No DT_NEEDED at all: the code runs on either libc, so it may claim both families.
     wheels["static_both"] = make_wheel(
         tmp, "both", "manylinux_2_17_x86_64.musllinux_1_1_x86_64", {"muslx.abi3.so": musl}
@@ -299,7 +318,10 @@ def test_bundled_library_resolves_through_runpath(built: dict[str, Path]) -> Non
 def test_blacklist_isa_and_cross_builds(built: dict[str, Path]) -> None:
     black = check_wheel(built["blacklisted"])
     assert black.policy == "manylinux_2_36_x86_64"
-    assert any("forbids" in p for p in black.problems)
+    (forbids,) = [p for p in black.problems if "forbids" in p]
+    blacklisted = [o for o in black.elves[0].offending if o.library == "libz.so.1"]
+    assert [o.version for o in blacklisted] == [None]  # unversioned, named in the offending list
+    assert f"uses {blacklisted[0].symbol} from libz.so.1" in forbids
     isa = check_wheel(built["isa_v3"])
     assert isa.policy == "linux_x86_64"
     assert any("x86_64_v3" in p for p in isa.problems)
@@ -312,6 +334,11 @@ def test_blacklist_isa_and_cross_builds(built: dict[str, Path]) -> None:
     musl = check_wheel(built["zig_musl"])
     assert musl.compliant, musl.problems
     assert musl.policy == "musllinux_1_2_x86_64"
+    external = check_wheel(built["zig_musl_external"])
+    assert not external.compliant
+    assert any("libmh.so" in p for p in external.problems)
+    assert any("`zigwheel build --musllinux 1_1`" in p for p in external.problems)
+    assert not any("--manylinux" in p for p in external.problems)
     wrong = check_wheel(built["musl_as_glibc"])
     assert not wrong.compliant
     both = check_wheel(built["static_both"])
@@ -396,3 +423,105 @@ def test_cli_json_and_exit_codes(built: dict[str, Path], tmp_path: Path) -> None
     errors = [line for line in annotated.stdout.splitlines() if line.startswith("::error file=")]
     assert len(errors) == 1
     assert "GLIBC_2.34" in errors[0]
+
+
+CXX_EXT = """
+#include <stdexcept>
+#include <string>
+extern "C" void *PyInit_{name}(void) {{
+    static std::string s("x");
+    s += std::to_string(s.size());
+    if (s.size() > 100) throw std::runtime_error(s);
+    return (void *)s.c_str();
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def real_elves(
+    built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, bytes]:
+    """ELF files from gcc, g++ and zig (x86_64 and aarch64, glibc and musl), by a short name."""
+    elves: dict[str, bytes] = {}
+    for key in ("host", "bundled", "zig_aarch64_217", "zig_aarch64_228", "zig_musl", "blacklisted"):
+        with zipfile.ZipFile(built[key]) as archive:
+            for name in archive.namelist():
+                if name.endswith(".so"):
+                    elves[f"{key}:{name}"] = archive.read(name)
+    tmp = tmp_path_factory.mktemp("real-elves")
+    elves["g++"] = compile_so(CXX_EXT.format(name="cxx"), tmp / "cxx.so", compiler=("g++",))
+    elves["zig-x86_64"] = compile_so(
+        LIB_DEFINES.format(symbol="zv"),
+        tmp / "libzv.so",
+        "-Wl,-rpath,/opt/zv",
+        compiler=zig_cc("x86_64-linux-gnu.2.28"),
+    )
+    return elves
+
+
+def _pyelftools_facts(data: bytes) -> dict[str, object]:
+    """What zigwheel's decoder reports, read through pyelftools' full object model instead."""
+    from elftools.elf.elffile import ELFFile  # noqa: PLC0415
+
+    elf = ELFFile(io.BytesIO(data))
+    needed: list[str] = []
+    rpath = runpath = None
+    dynamic = elf.get_section_by_name(".dynamic")
+    for tag in dynamic.iter_tags() if dynamic is not None else ():
+        if tag.entry.d_tag == "DT_NEEDED":
+            needed.append(tag.needed)
+        elif tag.entry.d_tag == "DT_RPATH":
+            rpath = tag.rpath
+        elif tag.entry.d_tag == "DT_RUNPATH":
+            runpath = tag.runpath
+    verneed: list[tuple[str, tuple[str, ...]]] = []
+    by_index: dict[int, tuple[str, str]] = {}
+    section = elf.get_section_by_name(".gnu.version_r")
+    for need, auxes in section.iter_versions() if section is not None else ():
+        names = []
+        for aux in auxes:
+            names.append(aux.name)
+            by_index[aux["vna_other"] & 0x7FFF] = (need.name, aux.name)
+        verneed.append((need.name, tuple(names)))
+    dynsym = elf.get_section_by_name(".dynsym")
+    versym = elf.get_section_by_name(".gnu.version")
+    undefined = set()
+    for index, sym in enumerate(dynsym.iter_symbols()):
+        if index == 0 or sym["st_shndx"] != "SHN_UNDEF":
+            continue
+        version = library = None
+        if versym is not None:
+            ndx = versym.get_symbol(index)["ndx"]
+            if isinstance(ndx, int) and ndx & 0x7FFF in by_index:
+                library, version = by_index[ndx & 0x7FFF]
+        undefined.add((sym.name, version, library))
+    return {
+        "machine": elf["e_machine"],
+        "needed": tuple(needed),
+        "rpath": rpath,
+        "runpath": runpath,
+        "verneed": tuple(verneed),
+        "undefined": undefined,
+    }
+
+
+def test_decoder_agrees_with_pyelftools_full_parse(real_elves: dict[str, bytes]) -> None:
+    from zigwheel.elf import parse_elf  # noqa: PLC0415
+
+    kinds = set()
+    for name, data in real_elves.items():
+        info = parse_elf(data)
+        ours = {
+            "machine": info.machine,
+            "needed": info.needed,
+            "rpath": info.rpath,
+            "runpath": info.runpath,
+            "verneed": info.verneed,
+            "undefined": {(s.name, s.version, s.library) for s in info.undefined},
+        }
+        assert ours == _pyelftools_facts(data), name
+        if info.verneed:
+            kinds.add(info.machine)
+    assert kinds == {"EM_X86_64", "EM_AARCH64"}  # versioned needs from both architectures
+    assert any(lib.startswith("libstdc++") for lib, _v in parse_elf(real_elves["g++"]).verneed)
+    assert parse_elf(real_elves["zig-x86_64"]).runpath or parse_elf(real_elves["zig-x86_64"]).rpath

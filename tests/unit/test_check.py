@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
-from zigwheel.check import WheelReport, check_paths, check_wheel, reports_to_json
-from zigwheel.cli.check_cmd import exit_code
+from zigwheel.check import (
+    ElfReport,
+    OffendingSymbol,
+    WheelReport,
+    check_paths,
+    check_wheel,
+    reports_to_json,
+)
+from zigwheel.cli.check_cmd import exit_code, render
 from zigwheel.wheelfile import Limits
 
 
@@ -119,3 +128,41 @@ def test_unreadable_member_gives_no_verdict_but_other_members_are_read(tmp_path:
     assert [e.path for e in report.elves] == ["p/ok.so"]
     assert report.elves[0].needed
     assert exit_code([report]) == 6
+
+
+def test_readable_report_groups_needs_by_library_and_folds_long_cells() -> None:
+    long_path = "pkg/" + "deeply_nested_folder/" * 8 + "_core.cpython-311-x86_64-linux-gnu.so"
+    elf = ElfReport(
+        path=long_path,
+        arch="x86_64",
+        needed=["libstdc++.so.6", "libc.so.6", "libfoo.so"],
+        versions={
+            "libc.so.6": ["GLIBC_2.17", "GLIBC_2.2.5", "GLIBC_2.34"],
+            "libstdc++.so.6": ["CXXABI_1.3", "GLIBCXX_3.4.9", "GLIBCXX_3.4.21"],
+            "ld-linux-x86-64.so.2": ["GLIBC_2.3"],
+        },
+        offending=[
+            OffendingSymbol("pthread_create", "GLIBC_2.34", "libc.so.6"),
+            OffendingSymbol("_tr_flush_block", None, "libz.so.1"),
+        ],
+    )
+    report = WheelReport(
+        "w.whl", "w.whl", ["manylinux_2_17_x86_64"], "linux_x86_64", False, [], [elf]
+    )
+    narrow = Console(width=80, file=io.StringIO(), record=True, color_system=None)
+    render(report, narrow)
+    lines = narrow.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    header = next(i for i, line in enumerate(lines) if line.startswith("ELF "))
+    width = lines[header].index("arch")
+    column = "".join(line[:width].strip() for line in lines[header + 1 :])
+    assert column == long_path  # folded over lines, not cut
+    wide = Console(width=200, file=io.StringIO(), record=True, color_system=None)
+    render(report, wide)
+    rows = [" ".join(line.split()) for line in wide.export_text().splitlines()]
+    assert any("libc.so.6 GLIBC_2.34" in row for row in rows)
+    assert any("libstdc++.so.6 CXXABI_1.3, GLIBCXX_3.4.21" in row for row in rows)
+    assert any("libfoo.so" in row for row in rows)
+    assert any("pthread_create@GLIBC_2.34 libc.so.6" in row for row in rows)
+    assert any("_tr_flush_block (blacklisted) libz.so.1" in row for row in rows)
+    assert OffendingSymbol("_tr_flush_block", None, "libz.so.1").to_json()["version"] is None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional, TextIO
@@ -20,6 +19,8 @@ from zigwheel.cli._console import (
 from zigwheel.errors import EXIT_FAILED_CHECK, EXIT_OK, EXIT_UNREADABLE
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from zigwheel.check import ElfReport, WheelReport
 
 HELP = (
@@ -41,39 +42,39 @@ def exit_code(reports: list[WheelReport]) -> int:
     return EXIT_OK
 
 
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(n) for n in re.findall(r"\d+", version))
-
-
-def _newest(versions: list[str]) -> str:
-    """The newest version of each namespace, e.g. "GLIBC_2.17, GLIBCXX_3.4.19"."""
-    best: dict[str, str] = {}
-    for version in versions:
-        space = version.partition("_")[0]
-        if space not in best or _version_key(version) > _version_key(best[space]):
-            best[space] = version
-    return ", ".join(best[s] for s in sorted(best))
+_OFFENDING_SHOWN = 8
 
 
 def _render_elf_row(elf: ElfReport) -> tuple[str, str, str, str]:
     from rich.markup import escape  # noqa: PLC0415 - keep `zigwheel --help` fast
 
-    versions = _newest([v for lib_versions in elf.versions.values() for v in lib_versions])
-    offending = "\n".join(
-        f"[bold red]{escape(o.symbol)}@{escape(o.version)}[/]" for o in elf.offending[:8]
-    )
-    if len(elf.offending) > 8:
-        offending += f"\n[red]... and {len(elf.offending) - 8} more[/]"
+    from zigwheel.policy import newest_versions  # noqa: PLC0415
+
+    # Each DT_NEEDED library with the newest version it is asked for in each namespace; then
+    # libraries only the version needs name (the loader, usually).
+    libraries = list(dict.fromkeys([*elf.needed, *elf.versions]))
+    needs = "\n".join(
+        escape(lib)
+        + (f" [dim]{escape(', '.join(newest_versions(elf.versions[lib])))}[/]"
+           if elf.versions.get(lib) else "")
+        for lib in libraries
+    )  # fmt: skip
+    lines = []
+    for o in elf.offending[:_OFFENDING_SHOWN]:
+        version = f"@{escape(o.version)}" if o.version else " [dim](blacklisted)[/]"
+        lines.append(f"[bold red]{escape(o.symbol)}[/]{version} [dim]{escape(o.library)}[/]")
+    if len(elf.offending) > _OFFENDING_SHOWN:
+        lines.append(f"[red]... and {len(elf.offending) - _OFFENDING_SHOWN} more[/]")
     path = escape(elf.path) + (f" [dim]({escape(elf.note)})[/]" if elf.note else "")
-    return path, elf.arch or "?", escape(versions), offending
+    return path, elf.arch or "?", needs or "[dim]-[/]", "\n".join(lines)
 
 
-def render(report: WheelReport) -> None:
+def render(report: WheelReport, console: Console | None = None) -> None:
     """Print one wheel's verdict, its ELF table and its problems."""
     from rich.markup import escape  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 
-    console = out_console()
+    console = console or out_console()
     mark = "[bold green]compliant[/]" if report.compliant else "[bold red]NOT compliant[/]"
     if not report.readable:
         mark = "[bold red]unreadable[/]"
@@ -82,7 +83,8 @@ def render(report: WheelReport) -> None:
     console.print(f"  satisfies: [bold]{escape(report.policy)}[/]")
     if report.elves:
         table = Table(show_lines=False, pad_edge=False, box=None, header_style="bold")
-        for column in ("ELF", "arch", "newest symbol versions", "offending symbols"):
+        # Long names fold onto more lines instead of being cut at the terminal's width.
+        for column in ("ELF", "arch", "needs (newest versions)", "offending symbols"):
             table.add_column(column, overflow="fold")
         for elf in report.elves:
             table.add_row(*_render_elf_row(elf))
