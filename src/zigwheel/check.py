@@ -174,6 +174,12 @@ def _unreadable(path: Path, problem: str, claimed: list[str] | None = None) -> W
     )
 
 
+def _member_problem(member: str, problem: str) -> str:
+    """One line for a member that could not be read or parsed, naming the member once."""
+    problem = problem.removeprefix(f"member {member} ").removeprefix(f"member {member}: ")
+    return f"{member}: {problem}"
+
+
 @dataclass
 class _Elf:
     path: str  # member name inside the wheel
@@ -289,7 +295,7 @@ class _Analysis:
                 if is_elf(self.archive.head(member)):
                     candidates.append(member)
             except UnreadableInputError as err:
-                self.problems.append(f"{member}: {err}")
+                self.problems.append(_member_problem(member, str(err)))
                 self.readable = False
         # Inflating (zlib releases the GIL) and parsing overlap across a few threads; the
         # results keep RECORD order, which decides the architecture and libc like auditwheel.
@@ -299,7 +305,7 @@ class _Analysis:
         found: list[_Elf] = []
         for member, loaded in zip(candidates, results):
             if isinstance(loaded, str):
-                self.problems.append(f"{member}: {loaded}")
+                self.problems.append(_member_problem(member, loaded))
                 self.readable = False
                 continue
             self.parsed[member] = loaded

@@ -407,10 +407,10 @@ def _read_isa(image: _Image, notes: list[_Section]) -> tuple[str | None, str | N
             namesz, descsz, kind = word.unpack_from(raw, offset)
             offset += word.size
             name_end = offset + ((namesz + 3) & ~3)
-            name = bytes(raw[offset : offset + min(namesz, 4)]).split(b"\0", 1)[0]
+            name = bytes(raw[offset : offset + min(namesz, 16)]).split(b"\0", 1)[0]
             desc = raw[name_end : name_end + descsz]
             offset = name_end + ((descsz + 3) & ~3)
-            if kind != _NT_GNU_PROPERTY_TYPE_0 or name != b"GNU" or namesz > 4:
+            if kind != _NT_GNU_PROPERTY_TYPE_0 or name != b"GNU" or namesz > 16:
                 continue
             prop = 0
             while prop + 8 <= len(desc):
