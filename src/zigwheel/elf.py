@@ -116,7 +116,7 @@ class ElfInfo:
         ]
 
 
-def is_elf(head: bytes) -> bool:
+def is_elf(head: bytes | bytearray) -> bool:
     """True when ``head`` starts with the ELF magic number."""
     return head[:4] == ELF_MAGIC
 
@@ -127,7 +127,7 @@ def module_init_names(file_name: str) -> dict[str, int]:
     return {f"PyInit_{module}": 3, f"init{module}": 2, f"_cffi_pypyinit_{module}": 2}
 
 
-def parse_elf(data: bytes, *, init_names: Sequence[str] = ()) -> ElfInfo:
+def parse_elf(data: bytes | bytearray, *, init_names: Sequence[str] = ()) -> ElfInfo:
     """Parse an ELF image; raise UnreadableInputError (one sentence) when it is malformed."""
     if not is_elf(data):
         msg = "not an ELF file (no ELF magic number)"
@@ -145,7 +145,7 @@ def parse_elf(data: bytes, *, init_names: Sequence[str] = ()) -> ElfInfo:
 class _Image:
     """Bounds-checked raw access to the ELF bytes."""
 
-    def __init__(self, data: bytes, *, little_endian: bool, elfclass: int) -> None:
+    def __init__(self, data: bytes | bytearray, *, little_endian: bool, elfclass: int) -> None:
         self.data = data
         self.view = memoryview(data)
         self.order = "<" if little_endian else ">"
@@ -211,7 +211,7 @@ _MACHINES = {value: name for name, value in ENUM_E_MACHINE.items() if name != "_
 _OSABIS = {value: name for name, value in ENUM_EI_OSABI.items() if name != "_default_"}
 
 
-def _parse(data: bytes, init_names: tuple[str, ...]) -> ElfInfo:
+def _parse(data: bytes | bytearray, init_names: tuple[str, ...]) -> ElfInfo:
     if len(data) < 52 or data[4] not in (1, 2) or data[5] not in (1, 2):
         msg = "malformed ELF: bad identification bytes (class, byte order or size)"
         raise UnreadableInputError(msg)

@@ -176,8 +176,12 @@ class WheelArchive:
             msg = f"member {name} cannot be read ({err})"
             raise UnreadableInputError(msg) from err
 
-    def read(self, name: str) -> bytes:
-        """The whole member, inflated in memory within the size and ratio limits."""
+    def read(self, name: str) -> bytearray:
+        """The whole member, inflated in memory within the size and ratio limits.
+
+        The bytes go straight into one buffer of the size the header gives (joining chunks
+        would hold a multi-GB member twice for a moment).
+        """
         info = self._member(name)
         limits = self.limits
         size = info.file_size
@@ -199,7 +203,7 @@ class WheelArchive:
                 )
                 raise UnreadableInputError(msg)
             self._inflated += size
-        parts: list[bytes] = []
+        buffer = bytearray(size)
         total = 0
         try:
             with self._zip.open(info) as handle:
@@ -207,11 +211,14 @@ class WheelArchive:
                     chunk = handle.read(_CHUNK)
                     if not chunk:
                         break
-                    total += len(chunk)
-                    if total > size:  # the header lied about the size
+                    if total + len(chunk) > size:  # the header lied about the size
                         msg = f"member {name} is larger than its header says"
                         raise UnreadableInputError(msg)
-                    parts.append(chunk)
+                    buffer[total : total + len(chunk)] = chunk
+                    total += len(chunk)
+            if total != size:
+                msg = f"member {name} is smaller than its header says"
+                raise UnreadableInputError(msg)
         except UnreadableInputError:
             raise
         except (
@@ -225,7 +232,7 @@ class WheelArchive:
         ) as err:
             msg = f"member {name} cannot be read ({err})"
             raise UnreadableInputError(msg) from err
-        return b"".join(parts)
+        return buffer
 
     def size(self, name: str) -> int:
         """The inflated size the archive's header gives for a member."""
