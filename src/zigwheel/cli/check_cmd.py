@@ -82,7 +82,8 @@ def render(report: WheelReport, console: Console | None = None) -> None:
     console.print(f"  claims:    {escape(', '.join(report.claimed) or '-')}")
     console.print(f"  satisfies: [bold]{escape(report.policy)}[/]")
     if report.elves:
-        table = Table(show_lines=False, pad_edge=False, box=None, header_style="bold")
+        # A blank line between ELF files: their cells span several lines.
+        table = Table(leading=1, pad_edge=False, box=None, header_style="bold")
         # Long names fold onto more lines instead of being cut at the terminal's width.
         for column in ("ELF", "arch", "needs (newest versions)", "offending symbols"):
             table.add_column(column, overflow="fold")
