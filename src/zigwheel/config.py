@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,20 @@ class BuildSettings:
     environment: Mapping[str, str]
     test_command: str | None
     sources: Mapping[str, str] = field(default_factory=dict)
+
+
+# "3.11", or an interpreter name or path maturin accepts ("python3.11", "pypy3.10", "/x/python").
+_PYTHON_VERSION = re.compile(r"^(?:(?:python|pypy)?3\.\d{1,2}|.*/.+)$")
+
+
+def _interpreter_list(values: Sequence[str], where: str) -> list[str]:
+    # The same comma/space splitting as --target, so "-i 3.11,3.12" means two interpreters.
+    items = [item for value in values for item in _split_list(value)]
+    for item in items:
+        if not _PYTHON_VERSION.match(item):
+            msg = f"{where}: {item!r} is not a Python version"
+            raise ConfigError(msg, hint="name versions like 3.11, comma-separated: -i 3.11,3.12")
+    return items
 
 
 def _split_list(value: str) -> list[str]:
@@ -133,7 +148,9 @@ def resolve_settings(  # noqa: PLR0912, PLR0915 - one flat pass per layer reads 
     if many or musl:
         policy, sources["policy"] = _policy(many, musl, "[tool.zigwheel]"), PYPROJECT
     if "interpreters" in table:
-        interpreters = _as_list(table["interpreters"], "interpreters")
+        interpreters = _interpreter_list(
+            _as_list(table["interpreters"], "interpreters"), "[tool.zigwheel] interpreters"
+        )
         sources["interpreters"] = PYPROJECT
     if "out-dir" in table:
         out_dir, sources["out-dir"] = project_dir / _as_str(table["out-dir"], "out-dir"), PYPROJECT
@@ -162,7 +179,8 @@ def resolve_settings(  # noqa: PLR0912, PLR0915 - one flat pass per layer reads 
     if env_policy:
         policy, sources["policy"] = env_policy, ENVIRONMENT
     if env.get(ENV_NAMES["interpreters"], "").strip():
-        interpreters = _split_list(env[ENV_NAMES["interpreters"]])
+        name = ENV_NAMES["interpreters"]
+        interpreters = _interpreter_list([env[name]], name)
         sources["interpreters"] = ENVIRONMENT
     if env.get(ENV_NAMES["out-dir"], "").strip():
         out_dir, sources["out-dir"] = Path(env[ENV_NAMES["out-dir"]]), ENVIRONMENT
@@ -177,8 +195,9 @@ def resolve_settings(  # noqa: PLR0912, PLR0915 - one flat pass per layer reads 
     flag_policy = _policy(flags.manylinux, flags.musllinux, "the command line")
     if flag_policy:
         policy, sources["policy"] = flag_policy, FLAG
-    if flags.interpreters:
-        interpreters, sources["interpreters"] = list(flags.interpreters), FLAG
+    flag_interpreters = _interpreter_list(flags.interpreters, "--interpreter")
+    if flag_interpreters:
+        interpreters, sources["interpreters"] = flag_interpreters, FLAG
     if flags.out_dir is not None:
         out_dir, sources["out-dir"] = flags.out_dir, FLAG
     if flags.maturin_args:
@@ -190,7 +209,7 @@ def resolve_settings(  # noqa: PLR0912, PLR0915 - one flat pass per layer reads 
     return BuildSettings(
         targets=tuple(dict.fromkeys(targets)),
         policy=policy,
-        interpreters=tuple(interpreters),
+        interpreters=tuple(dict.fromkeys(interpreters)),
         out_dir=out_dir,
         maturin_args=tuple(maturin_args),
         environment=dict(environment),

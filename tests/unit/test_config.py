@@ -59,6 +59,38 @@ def test_maturin_args_and_environment() -> None:
     assert settings.environment == {"A": "1"}
 
 
+def test_interpreters_are_split_on_commas_in_every_layer() -> None:
+    settings = _resolve({}, {}, FlagValues(interpreters=["3.11,3.12", "3.13"]))
+    assert settings.interpreters == ("3.11", "3.12", "3.13")
+    assert settings.sources["interpreters"] == "flag"
+    settings = _resolve({}, {"ZIGWHEEL_INTERPRETERS": "3.10, 3.11"}, FlagValues())
+    assert settings.interpreters == ("3.10", "3.11")
+    settings = _resolve({"interpreters": ["3.9,3.10"]}, {}, FlagValues())
+    assert settings.interpreters == ("3.9", "3.10")
+    # A path to an interpreter is what maturin accepts too.
+    settings = _resolve({}, {}, FlagValues(interpreters=["/opt/py/bin/python3"]))
+    assert settings.interpreters == ("/opt/py/bin/python3",)
+
+
+@pytest.mark.parametrize(
+    ("table", "env", "flags", "where"),
+    [
+        ({}, {}, FlagValues(interpreters=["3.11;3.12"]), "--interpreter"),
+        ({}, {}, FlagValues(interpreters=["311"]), "--interpreter"),
+        ({}, {"ZIGWHEEL_INTERPRETERS": "cp311"}, FlagValues(), "ZIGWHEEL_INTERPRETERS"),
+        ({"interpreters": ["3.x"]}, {}, FlagValues(), "interpreters"),
+    ],
+)
+def test_interpreters_that_are_not_versions_are_refused(
+    table: dict[str, object], env: dict[str, str], flags: FlagValues, where: str
+) -> None:
+    with pytest.raises(ConfigError, match="is not a Python version") as caught:
+        _resolve(table, env, flags)
+    assert where in str(caught.value)
+    assert caught.value.hint is not None
+    assert "-i 3.11,3.12" in caught.value.hint
+
+
 @pytest.mark.parametrize(
     ("table", "message"),
     [
