@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -19,7 +20,14 @@ from zigwheel import _proc
 from zigwheel.cache import cache_root
 from zigwheel.check import WheelReport, check_wheel
 from zigwheel.config import BuildSettings
-from zigwheel.errors import ConfigError, ToolchainError, ZigwheelError
+from zigwheel.errors import (
+    EXIT_COMMAND,
+    EXIT_FAILED_CHECK,
+    ConfigError,
+    ToolchainError,
+    ZigwheelError,
+)
+from zigwheel.explain import Explanation, explain
 from zigwheel.resources import load_toml, parse_toml_text, toolchains_dir
 from zigwheel.rustenv import has_std
 from zigwheel.shims import install_shims
@@ -111,9 +119,9 @@ class BuiltWheel:
 
 
 class BuildFailure(ZigwheelError):
-    """A target failed: maturin failed, or its wheel was not compliant."""
+    """A target failed. ``built`` holds the checked wheels earlier targets already wrote."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILED_CHECK
 
     def __init__(
         self,
@@ -122,7 +130,7 @@ class BuildFailure(ZigwheelError):
         job: BuildJob,
         output: str = "",
         report: WheelReport | None = None,
-        explanations: Sequence[Any] = (),
+        explanations: Sequence[Explanation] = (),
         hint: str | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
@@ -130,6 +138,19 @@ class BuildFailure(ZigwheelError):
         self.output = output
         self.report = report
         self.explanations = list(explanations)
+        self.built: list[BuiltWheel] = []
+
+
+class MaturinFailed(BuildFailure):
+    """maturin exited non-zero or produced no wheel: an external command failed."""
+
+    exit_code = EXIT_COMMAND
+
+
+class NonCompliantWheel(BuildFailure):
+    """maturin built a wheel but zigwheel's check refused it: a check result."""
+
+    exit_code = EXIT_FAILED_CHECK
 
 
 Progress = Callable[[str, BuildJob, str], None]
@@ -347,49 +368,75 @@ def run_job(
         wheels = sorted(staging.glob("*.whl"))
         if not wheels:
             msg = f"maturin produced no wheel for {job.target.platform_tag}"
-            raise BuildFailure(msg, job=job, output=result.stdout)
-        reports = [check_wheel(wheel) for wheel in wheels]
-        for report in reports:
-            if not report.compliant:
-                msg = (
-                    f"{report.wheel} is not {job.target.policy} compliant "
-                    f"(its content is {report.policy}): {_offending_summary(report)}"
-                )
-                raise BuildFailure(
-                    msg, job=job, output=result.stdout, report=report,
-                    hint="the wheel was not written to the output folder; "
-                    "see zigwheel check's report above",
-                )  # fmt: skip
-        built: list[BuiltWheel] = []
-        out_dir = plan.settings.out_dir
-        for wheel, report in zip(wheels, reports):
-            final = out_dir / wheel.name
-            wheel.replace(final)  # same file system: the wheel appears whole or not at all
-            built.append(
-                BuiltWheel(
-                    final, job.target, report.policy, final.stat().st_size, _sha256(final),
-                    time.monotonic() - started,
-                )
-            )
+            raise MaturinFailed(msg, job=job, output=result.stdout)
+        built = admit_wheels(job, wheels, plan.settings.out_dir, output=result.stdout)
+        seconds = time.monotonic() - started
+        built = [dataclasses.replace(wheel, seconds=seconds) for wheel in built]
         progress("done", job, f"{time.monotonic() - started:.1f}s")
         return built
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _maturin_failure(job: BuildJob, output: str, returncode: int) -> BuildFailure:
-    from zigwheel.explain import explain  # noqa: PLC0415 - only needed on failure
+def compliance_log(report: WheelReport, policy: str) -> str:
+    """The check's verdict as log lines, in the words zigwheel explain recognises."""
+    symbols = sorted(
+        {f"{item.symbol}@{item.version}" for elf in report.elves for item in elf.offending}
+    )
+    lines = [f"{report.wheel} is not {policy} compliant (its content is {report.policy})"]
+    if symbols:
+        lines.append(f"offending symbols: {', '.join(symbols)}")
+    return "\n".join([*lines, *report.problems])
 
+
+def admit_wheels(
+    job: BuildJob, wheels: Sequence[Path], out_dir: Path, *, output: str = ""
+) -> list[BuiltWheel]:
+    """Check every wheel maturin left in staging; move them into ``out_dir`` only if all pass.
+
+    A non-compliant wheel raises NonCompliantWheel with the check's report and the explanations
+    of what broke it; nothing is moved then (the caller removes the staging folder).
+    """
+    reports = [check_wheel(wheel) for wheel in wheels]
+    for report in reports:
+        if not report.compliant:
+            msg = (
+                f"{report.wheel} is not {job.target.policy} compliant "
+                f"(its content is {report.policy}): {_offending_summary(report)}"
+            )
+            explanations = explain(compliance_log(report, job.target.policy))
+            fix = explanations[0].fix if explanations else "see zigwheel check's report above"
+            raise NonCompliantWheel(
+                msg, job=job, output=output, report=report, explanations=explanations,
+                hint=f"the wheel was not written to the output folder; {fix}",
+            )  # fmt: skip
+    built: list[BuiltWheel] = []
+    for wheel, report in zip(wheels, reports):
+        final = out_dir / wheel.name
+        wheel.replace(final)  # same file system: the wheel appears whole or not at all
+        built.append(
+            BuiltWheel(
+                final, job.target, report.policy, final.stat().st_size, _sha256(final), 0.0
+            )
+        )
+    return built
+
+
+def _maturin_failure(job: BuildJob, output: str, returncode: int) -> MaturinFailed:
     explanations = explain(output)
-    hint = explanations[0].fix if explanations else "run again with -v to see maturin's output"
+    hint = explanations[0].fix if explanations else "see maturin's output above"
     msg = f"maturin failed for {job.target.platform_tag} (exit code {returncode})"
-    return BuildFailure(msg, job=job, output=output, explanations=explanations, hint=hint)
+    return MaturinFailed(msg, job=job, output=output, explanations=explanations, hint=hint)
 
 
 def build_wheels(
     plan: BuildPlan, env: Mapping[str, str], progress: Progress | None = None
 ) -> list[BuiltWheel]:
-    """Run every job of ``plan``; raise BuildFailure on the first failed target."""
+    """Run every job of ``plan``; raise BuildFailure on the first failed target.
+
+    The failure carries the wheels earlier targets built: they are checked and stay in the
+    output folder, so the caller can say what exists and what does not.
+    """
     report = progress or (lambda _event, _job, _text: None)
     zig = locate_zig(env)
     out_dir = plan.settings.out_dir
@@ -400,7 +447,11 @@ def build_wheels(
         raise ConfigError(msg, hint="choose another folder with -o") from err
     built: list[BuiltWheel] = []
     for job in plan.jobs:
-        built += run_job(plan, job, zig=zig, env=env, staging_root=out_dir, progress=report)
+        try:
+            built += run_job(plan, job, zig=zig, env=env, staging_root=out_dir, progress=report)
+        except BuildFailure as err:
+            err.built = list(built)
+            raise
     return built
 
 
@@ -417,6 +468,8 @@ __all__ = [
     "BuildJob",
     "BuildPlan",
     "BuiltWheel",
+    "MaturinFailed",
+    "NonCompliantWheel",
     "Project",
     "build_wheels",
     "plan_build",

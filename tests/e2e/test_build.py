@@ -190,3 +190,38 @@ def test_non_compliant_wheel_never_reaches_the_output(tmp_path: Path) -> None:
     assert "libzwextra.so" in result.stdout + result.stderr
     assert not list(out.glob("*.whl"))
     assert not [p for p in out.iterdir() if p.name.startswith(".zigwheel-")]
+
+
+def test_failed_second_target_keeps_and_reports_the_first(tmp_path: Path) -> None:
+    """x86_64 builds, aarch64's C compiler fails: exit 5 (maturin), the x86_64 wheel is listed.
+
+    The user's own CC_<triple> wins over zigwheel's shim, so pointing the aarch64 one at
+    `false` makes the cc crate in cmix's build script fail for that target only.
+    """
+    out = tmp_path / "dist"
+    env = dict(os.environ)
+    env["CARGO_TARGET_DIR"] = str(tmp_path / "target")
+    env["CC_aarch64_unknown_linux_gnu"] = shutil.which("false") or "false"
+    command = [sys.executable, "-m", "zigwheel", "build", str(REPO / "examples" / "cmix"),
+               "-t", "x86_64,aarch64", "-o", str(out)]  # fmt: skip
+    env["COLUMNS"] = "300"  # the summary table on one line per wheel
+    result = subprocess.run(
+        [*command, "--json"], capture_output=True, text=True, env=env, check=False
+    )
+    assert result.returncode == 5, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    assert document["target"] == "manylinux_2_17_aarch64"
+    assert document["not_built"] == [{"target": "manylinux_2_17_aarch64", "state": "failed"}]
+    (wheel,) = document["wheels"]
+    assert wheel["target"] == "manylinux_2_17_x86_64"
+    assert sorted(p.name for p in out.iterdir()) == [wheel["wheel"]]
+    assert check_wheel(out / wheel["wheel"]).compliant
+
+    # The same run for a person: the summary names the wheel that exists and the failed target.
+    (out / wheel["wheel"]).unlink()
+    text = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert text.returncode == 5, text.stderr
+    assert wheel["wheel"] in text.stdout
+    assert "manylinux_2_17_aarch64: failed, no wheel written" in text.stderr
+    assert "maturin failed for manylinux_2_17_aarch64" in text.stderr

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from zigwheel.cli._console import err_console, on_github_actions, out_console, print_json
-from zigwheel.errors import EXIT_FAILED_CHECK
 
 if TYPE_CHECKING:
     from zigwheel.build import BuildFailure, BuildJob, BuildPlan, BuiltWheel
@@ -62,6 +61,45 @@ def _show_failure(err: BuildFailure, *, verbose: bool) -> None:
         from zigwheel.cli.check_cmd import render  # noqa: PLC0415
 
         render(err.report)
+
+
+def _not_built(plan: BuildPlan, err: BuildFailure) -> list[tuple[str, str]]:
+    """(platform tag, state) of every target without a wheel: the failed one, those not run."""
+    states: list[tuple[str, str]] = []
+    reached = False
+    for job in plan.jobs:
+        if job == err.job:
+            reached = True
+            states.append((job.target.platform_tag, "failed"))
+        elif reached:
+            states.append((job.target.platform_tag, "not attempted"))
+    return states
+
+
+def _report_failure(
+    plan: BuildPlan, err: BuildFailure, *, verbose: bool, json_output: bool
+) -> None:
+    err_console().print(f"[bold]{err.job.target.platform_tag}[/]: [red]failed[/]")
+    _show_failure(err, verbose=verbose)
+    missing = _not_built(plan, err)
+    if json_output:
+        print_json(
+            {
+                "version": 1,
+                "ok": False,
+                "error": str(err),
+                "exit_code": err.exit_code,
+                "target": err.job.target.platform_tag,
+                "not_built": [{"target": tag, "state": state} for tag, state in missing],
+                "explanations": [item.to_json() for item in err.explanations],
+                "wheels": [wheel.to_json() for wheel in err.built],
+            }
+        )
+        return
+    if err.built:
+        _summary(err.built)
+    for tag, state in missing:
+        err_console().print(f"[bold]{tag}[/]: {state}, no wheel written")
 
 
 def _fold(title: str, text: str) -> None:
@@ -117,8 +155,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build manylinux/musllinux wheels with maturin and zig; only compliant wheels are kept.
 
-        Exit codes: 0 built, 1 a target failed or its wheel was not compliant, 2 bad settings,
-        3 a missing tool or Rust target, 5 an external command failed.
+        Exit codes: 0 built, 1 a wheel was not compliant, 2 bad settings, 3 a missing tool or
+        Rust target, 5 maturin failed. Wheels of targets built before a failure stay.
         """
         from zigwheel.build import (  # noqa: PLC0415
             BuildFailure,
@@ -169,23 +207,8 @@ def register(app: typer.Typer) -> None:
         try:
             wheels = build_wheels(plan, env, progress)
         except BuildFailure as err:
-            err_console().print(f"[bold]{err.job.target.platform_tag}[/]: [red]failed[/]")
-            _show_failure(err, verbose=verbose)
-            if json_output:
-                print_json(
-                    {
-                        "version": 1,
-                        "ok": False,
-                        "error": str(err),
-                        "target": err.job.target.platform_tag,
-                        "explanations": [item.to_json() for item in err.explanations],
-                        "wheels": [],
-                    }
-                )
-            err_console().print(f"[bold red]error:[/] {err}", markup=True)
-            if err.hint:
-                err_console().print(f"[bold]hint:[/] {err.hint}")
-            raise typer.Exit(EXIT_FAILED_CHECK) from None
+            _report_failure(plan, err, verbose=verbose, json_output=json_output)
+            raise  # zigwheel.cli.main prints the error and hint and exits with err.exit_code
         if json_output:
             print_json({"version": 1, "ok": True, "wheels": [w.to_json() for w in wheels]})
         else:
