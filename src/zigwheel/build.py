@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import shutil
 import sys
 import tempfile
@@ -29,14 +28,13 @@ from zigwheel.errors import (
 )
 from zigwheel.explain import Explanation, explain
 from zigwheel.resources import load_toml, parse_toml_text, toolchains_dir
-from zigwheel.rustenv import has_std
+from zigwheel.rustenv import choose_rustc
 from zigwheel.shims import install_shims
 from zigwheel.targets import Target, default_policy, parse_arch, resolve_target
 from zigwheel.zig import Zig, locate_zig
 
 # Interpreter versions a non-abi3 crate may be built for when requires-python allows them.
 KNOWN_PYTHONS = tuple(f"3.{minor}" for minor in range(9, 15))
-SYSTEM_RUSTC_CANDIDATES = ("/usr/bin/rustc", "/usr/local/bin/rustc")
 
 
 @dataclass(frozen=True)
@@ -241,30 +239,6 @@ def _interpreters(project: Project, settings: BuildSettings) -> tuple[str, ...]:
     return (allowed[0],)
 
 
-def choose_rustc(triple: str, env: Mapping[str, str]) -> str | None:
-    """None when the default rustc has ``triple``'s std, else another rustc that has it.
-
-    Raises ToolchainError with the exact fix when no rustc on this system has that std.
-    """
-    default = env.get("RUSTC") or shutil.which("rustc", path=env.get("PATH"))
-    if default and has_std(default, triple, env):
-        return None
-    candidates: list[str] = []
-    for folder in env.get("PATH", "").split(os.pathsep):
-        found = Path(folder) / "rustc"
-        if folder and found.is_file() and str(found) not in candidates:
-            candidates.append(str(found))
-    candidates += [path for path in SYSTEM_RUSTC_CANDIDATES if Path(path).is_file()]
-    for candidate in candidates:
-        if candidate != default and has_std(candidate, triple, env):
-            return candidate
-    if default is None:
-        msg = "rustc was not found"
-        raise ToolchainError(msg, hint="install Rust (https://rustup.rs), then run zigwheel doctor")
-    msg = f"the Rust standard library for {triple} is not installed"
-    raise ToolchainError(msg, hint=f"rustup target add {triple}")
-
-
 def plan_build(project: Project, settings: BuildSettings, env: Mapping[str, str]) -> BuildPlan:
     """Resolve targets, policies, interpreters and compilers; catch missing prerequisites."""
     errors, warnings = system_crate_problems(project.lock_packages)
@@ -272,15 +246,22 @@ def plan_build(project: Project, settings: BuildSettings, env: Mapping[str, str]
         msg = f"{project.name} needs a C library zig cannot link for the target: {errors[0]}"
         raise ConfigError(msg, hint=errors[0].split("; ", 1)[1])
     interpreters = _interpreters(project, settings)
-    jobs: list[BuildJob] = []
-    for arch_name in settings.targets:
-        arch = parse_arch(arch_name)
-        policy = settings.policy or default_policy(arch)
-        target = resolve_target(arch, policy)
-        jobs.append(BuildJob(target, interpreters, choose_rustc(target.rust_triple, env)))
+    targets = [
+        resolve_target(arch, settings.policy or default_policy(arch))
+        for arch in map(parse_arch, settings.targets)
+    ]
+    # A missing cargo explains every later failure; say it before probing each target's std.
     if shutil.which("cargo", path=env.get("PATH")) is None:
         msg = "cargo was not found"
         raise ToolchainError(msg, hint="install Rust (https://rustup.rs), then run zigwheel doctor")
+    # A RUSTC in [tool.zigwheel] environment is as much the user's choice as one in the shell.
+    rust_env = {**env, **settings.environment}
+    jobs: list[BuildJob] = []
+    for target in targets:
+        choice = choose_rustc(target.rust_triple, rust_env)
+        if choice.rustc is None:
+            raise choice.error(rust_env)
+        jobs.append(BuildJob(target, interpreters, choice.override))
     return BuildPlan(project, settings, tuple(jobs), tuple(warnings))
 
 

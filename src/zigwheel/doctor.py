@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from zigwheel import _proc
 from zigwheel.cache import cache_root
 from zigwheel.errors import ZigwheelError
-from zigwheel.rustenv import rust_std_installed, rustc_sysroot
+from zigwheel.rustenv import SYSTEM_RUSTC_CANDIDATES, choose_rustc, default_rustc
 from zigwheel.targets import Arch, Target, parse_arch
 from zigwheel.zig import locate_zig
 
@@ -153,56 +153,38 @@ def check_cargo(env: Mapping[str, str]) -> Check:
     return Check("cargo", OK, version)
 
 
-def check_rust_targets(targets: Sequence[Target], env: Mapping[str, str]) -> list[Check]:
-    """rustc itself, and whether its sysroot has the std of every target's Rust triple.
+def check_rust_targets(
+    targets: Sequence[Target],
+    env: Mapping[str, str],
+    system: Sequence[str] = SYSTEM_RUSTC_CANDIDATES,
+) -> list[Check]:
+    """cargo's rustc, and for every target the rustc build will use (rustenv.choose_rustc).
 
-    ``RUSTC`` from the environment is checked too when it names another compiler (cargo and
-    maturin use it instead of the rustc on PATH).
+    build and doctor ask the same function, so a target doctor calls ok is one build compiles:
+    when only another rustc on the system has a target's std, build sets RUSTC to it for that
+    target and doctor says so. An explicit RUSTC is never replaced.
     """
-    compilers: list[tuple[str, str]] = []
-    on_path = _which("rustc", env)
-    if on_path:
-        compilers.append(("rustc", on_path))
-    alternative = env.get("RUSTC", "").strip()
-    if alternative:
-        resolved = _which(alternative, env) or alternative
-        if resolved != on_path:
-            compilers.append(("RUSTC", resolved))
-    if not compilers:
+    default, explicit = default_rustc(env)
+    label = "RUSTC" if explicit else "rustc"
+    if default is None:
         return [Check("rustc", MISSING, "rustc was not found", "install Rust: https://rustup.rs")]
+    version = _tool_version([default, "--version"], env)
     checks: list[Check] = []
-    has_rustup = _which("rustup", env) is not None
-    triples = sorted({target.rust_triple for target in targets})
-    # cargo and maturin use RUSTC when it is set, so that compiler's std decides; a std missing
-    # from the other one is only worth a warning.
-    effective = compilers[-1][0]
-    for label, rustc in compilers:
-        version = _tool_version([rustc, "--version"], env)
-        sysroot = rustc_sysroot(rustc, env) if version else None
-        if version is None or sysroot is None:
-            fix = (
-                "unset RUSTC or point it at a working rustc"
-                if label == "RUSTC"
-                else ("reinstall Rust")
-            )
-            checks.append(Check(label, MISSING, f"{rustc} does not run", fix))
-            continue
-        note = " (used by cargo)" if label == effective and len(compilers) > 1 else ""
-        checks.append(Check(label, OK, f"{version} at {rustc}{note}"))
-        for triple in triples:
-            name = f"{label} std {triple}"
-            if rust_std_installed(sysroot, triple):
-                checks.append(Check(name, OK, f"installed in {sysroot}"))
-                continue
-            status = MISSING if label == effective else WARNING
-            if label == "rustc" and has_rustup:
-                fix = f"rustup target add {triple}"
-            else:
-                fix = (
-                    f"install the {triple} standard library for {rustc}, "
-                    "or point RUSTC at a rustc that has it"
-                )
-            checks.append(Check(name, status, f"not installed in {sysroot}", fix))
+    if version is None:
+        fix = "unset RUSTC or point it at a working rustc" if explicit else "reinstall Rust"
+        checks.append(Check(label, MISSING, f"{default} does not run", fix))
+    else:
+        checks.append(Check(label, OK, f"{version} at {default}"))
+    for triple in sorted({target.rust_triple for target in targets}):
+        choice = choose_rustc(triple, env, system)
+        if choice.rustc is None:
+            where = f"{default}" if choice.default_runs else f"{default} (which does not run)"
+            checks.append(Check(triple, MISSING, f"no std for {where}", choice.fix(env)))
+        elif choice.override is not None:
+            detail = f"std from {choice.rustc} (RUSTC will be set for that target)"
+            checks.append(Check(triple, OK, detail))
+        else:
+            checks.append(Check(triple, OK, f"std from {choice.rustc} in {choice.sysroot}"))
     return checks
 
 

@@ -1,12 +1,21 @@
-"""Which rustc is there and whether its sysroot holds a target's standard library."""
+"""Which rustc serves a Rust target: one decision that build and doctor share."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from zigwheel import _proc
-from zigwheel.errors import ZigwheelError
+from zigwheel.errors import ToolchainError, ZigwheelError
+
+# Where distributions install rustc; their std packages often hold targets rustup's lacks.
+SYSTEM_RUSTC_CANDIDATES = ("/usr/bin/rustc", "/usr/local/bin/rustc")
+# Debian's architecture names, for the std package a distribution rustc needs.
+_DEBIAN_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "i386", "armv7": "armhf",
+                "powerpc64le": "ppc64el", "s390x": "s390x", "riscv64gc": "riscv64"}  # fmt: skip
 
 
 def rust_std_installed(sysroot: Path, triple: str) -> bool:
@@ -31,3 +40,105 @@ def has_std(rustc: str, triple: str, env: Mapping[str, str]) -> bool:
     """True when ``rustc`` runs and has ``triple``'s standard library."""
     sysroot = rustc_sysroot(rustc, env)
     return sysroot is not None and rust_std_installed(sysroot, triple)
+
+
+def default_rustc(env: Mapping[str, str]) -> tuple[str | None, bool]:
+    """(the rustc cargo uses, whether the user chose it with RUSTC)."""
+    explicit = env.get("RUSTC", "").strip()
+    if explicit:
+        return shutil.which(explicit, path=env.get("PATH")) or explicit, True
+    return shutil.which("rustc", path=env.get("PATH")), False
+
+
+@dataclass(frozen=True)
+class RustcChoice:
+    """The rustc that compiles for one Rust target, and why."""
+
+    triple: str
+    default: str | None  # what cargo would use: RUSTC, else rustc on PATH
+    explicit: bool  # ``default`` is the user's RUSTC: respected, never replaced
+    default_runs: bool
+    rustc: str | None  # the rustc with the target's std; None when none has it
+    sysroot: Path | None
+    alternative: str | None = None  # with an explicit RUSTC lacking the std: one that has it
+
+    @property
+    def override(self) -> str | None:
+        """The RUSTC to set for this target's build, when it is not cargo's default."""
+        return self.rustc if self.rustc is not None and self.rustc != self.default else None
+
+    def fix(self, env: Mapping[str, str]) -> str:
+        """The exact step that gives this target a standard library."""
+        if self.default is None:
+            return "install Rust: https://rustup.rs"
+        if self.explicit:
+            text = f"install the {self.triple} standard library for {self.default}"
+            if self.alternative:
+                return f"unset RUSTC ({self.alternative} has the std), or {text}"
+            return f"{text}, or point RUSTC at a rustc that has it"
+        if shutil.which("rustup", path=env.get("PATH")) is not None:
+            return f"rustup target add {self.triple}"
+        debian = _DEBIAN_ARCH.get(self.triple.split("-", 1)[0])
+        if self.default.startswith("/usr/") and debian:
+            return (
+                f"apt-get install libstd-rust-dev:{debian} (or libstd-rust-web-dev:{debian} "
+                f"for rustc-web; the package matching {self.default}), or install rustup "
+                f"(https://rustup.rs) and run: rustup target add {self.triple}"
+            )
+        return f"install rustup (https://rustup.rs), then run: rustup target add {self.triple}"
+
+    def error(self, env: Mapping[str, str]) -> ToolchainError:
+        """The error a build raises when no usable rustc has the std."""
+        if self.default is None:
+            return ToolchainError("rustc was not found", hint=self.fix(env))
+        if not self.default_runs:
+            which = "RUSTC=" if self.explicit else "rustc at "
+            msg = f"{which}{self.default} does not run (rustc --print sysroot failed)"
+            if not self.explicit:
+                return ToolchainError(msg, hint="reinstall Rust, or set RUSTC to a working rustc")
+            return ToolchainError(msg, hint="unset RUSTC or point it at a working rustc")
+        if self.explicit:
+            msg = f"RUSTC={self.default} has no standard library for {self.triple}"
+            return ToolchainError(msg, hint=self.fix(env))
+        msg = f"the Rust standard library for {self.triple} is not installed"
+        return ToolchainError(msg, hint=self.fix(env))
+
+
+def _path_rustcs(env: Mapping[str, str]) -> list[str]:
+    found: list[str] = []
+    for folder in env.get("PATH", "").split(os.pathsep):
+        candidate = Path(folder) / "rustc"
+        if folder and candidate.is_file() and str(candidate) not in found:
+            found.append(str(candidate))
+    return found
+
+
+def choose_rustc(
+    triple: str, env: Mapping[str, str], system: Sequence[str] = SYSTEM_RUSTC_CANDIDATES
+) -> RustcChoice:
+    """Decide which rustc compiles for ``triple``.
+
+    cargo's default (RUSTC, else rustc on PATH) when it has the std. An explicit RUSTC is the
+    user's choice and is never replaced. Otherwise the first rustc on PATH, then in ``system``,
+    whose sysroot has the std: a distribution's rustc often carries targets rustup's lacks.
+    """
+    default, explicit = default_rustc(env)
+    sysroot = rustc_sysroot(default, env) if default else None
+    if sysroot is not None and rust_std_installed(sysroot, triple):
+        return RustcChoice(triple, default, explicit, True, default, sysroot)
+    candidates = [*_path_rustcs(env), *(path for path in system if Path(path).is_file())]
+    found: tuple[str, Path] | None = None
+    for candidate in dict.fromkeys(candidates):
+        if candidate == default:
+            continue
+        other = rustc_sysroot(candidate, env)
+        if other is not None and rust_std_installed(other, triple):
+            found = (candidate, other)
+            break
+    runs = sysroot is not None
+    if explicit:
+        alternative = found[0] if found else None
+        return RustcChoice(triple, default, explicit, runs, None, None, alternative)
+    if found is None:
+        return RustcChoice(triple, default, explicit, runs, None, None)
+    return RustcChoice(triple, default, explicit, runs, found[0], found[1])

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
+from zigwheel.build import Project, plan_build
+from zigwheel.config import FlagValues, resolve_settings
 from zigwheel.doctor import (
     MISSING,
     OK,
@@ -18,11 +24,13 @@ from zigwheel.doctor import (
     host_arch,
     run_doctor,
 )
-from zigwheel.rustenv import rust_std_installed
+from zigwheel.errors import ToolchainError
+from zigwheel.rustenv import choose_rustc, rust_std_installed
 from zigwheel.targets import resolve_target
 
 X86 = resolve_target("x86_64", "2_17")
 ARM = resolve_target("aarch64", "2_17")
+PROJECT = Path("/project")
 
 
 def fake_rustc(folder: Path, name: str, sysroot: Path, triples: list[str]) -> Path:
@@ -51,33 +59,71 @@ def test_rust_std_detection(tmp_path: Path) -> None:
     assert not rust_std_installed(tmp_path / "sysroot", "aarch64-unknown-linux-gnu")
 
 
+def _rustup(bin_dir: Path) -> None:
+    (bin_dir / "rustup").write_text("#!/bin/sh\n")
+    (bin_dir / "rustup").chmod(0o755)
+
+
 def test_missing_target_with_rustup_says_rustup_target_add(tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     fake_rustc(bin_dir, "rustc", tmp_path / "sysroot", ["x86_64-unknown-linux-gnu"])
-    (bin_dir / "rustup").write_text("#!/bin/sh\n")
-    (bin_dir / "rustup").chmod(0o755)
-    checks = by_name(check_rust_targets([X86, ARM], {"PATH": str(bin_dir)}))
+    _rustup(bin_dir)
+    checks = by_name(check_rust_targets([X86, ARM], {"PATH": str(bin_dir)}, system=()))
     assert checks["rustc"].status == OK
-    assert checks["rustc std x86_64-unknown-linux-gnu"].status == OK
-    missing = checks["rustc std aarch64-unknown-linux-gnu"]
+    assert checks["x86_64-unknown-linux-gnu"].status == OK
+    missing = checks["aarch64-unknown-linux-gnu"]
     assert missing.status == MISSING
     assert missing.fix == "rustup target add aarch64-unknown-linux-gnu"
 
 
-def test_rustc_from_env_decides(tmp_path: Path) -> None:
+def test_without_rustup_the_fix_is_still_a_command(tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     fake_rustc(bin_dir, "rustc", tmp_path / "sysroot", ["x86_64-unknown-linux-gnu"])
-    other = fake_rustc(
-        tmp_path / "other",
-        "rustc-web",
-        tmp_path / "sysroot2",
+    checks = by_name(check_rust_targets([ARM], {"PATH": str(bin_dir)}, system=()))
+    fix = checks["aarch64-unknown-linux-gnu"].fix
+    assert "run: rustup target add aarch64-unknown-linux-gnu" in fix
+    assert "https://rustup.rs" in fix
+
+
+def test_doctor_names_the_rustc_build_will_use(tmp_path: Path) -> None:
+    """The rustc on PATH lacks aarch64's std, a system one has it: ok, and RUSTC will be set."""
+    bin_dir = tmp_path / "bin"
+    fake_rustc(bin_dir, "rustc", tmp_path / "sysroot", ["x86_64-unknown-linux-gnu"])
+    system = fake_rustc(
+        tmp_path / "usr" / "bin", "rustc", tmp_path / "sysroot2", ["aarch64-unknown-linux-gnu"]
+    )
+    env = {"PATH": str(bin_dir)}
+    checks = by_name(check_rust_targets([X86, ARM], env, system=[str(system)]))
+    arm = checks["aarch64-unknown-linux-gnu"]
+    assert arm.status == OK
+    assert arm.detail == f"std from {system} (RUSTC will be set for that target)"
+    # The very same decision is the one build makes.
+    choice = choose_rustc("aarch64-unknown-linux-gnu", env, system=[str(system)])
+    assert choice.override == str(system)
+    assert choose_rustc("x86_64-unknown-linux-gnu", env, system=[str(system)]).override is None
+
+
+def test_an_explicit_rustc_is_respected_even_without_the_std(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    path_rustc = fake_rustc(
+        bin_dir,
+        "rustc",
+        tmp_path / "sysroot",
         ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"],
     )
-    env = {"PATH": str(bin_dir), "RUSTC": str(other)}
-    checks = by_name(check_rust_targets([X86, ARM], env))
-    assert checks["rustc std aarch64-unknown-linux-gnu"].status == WARNING
-    assert checks["RUSTC std aarch64-unknown-linux-gnu"].status == OK
-    assert "(used by cargo)" in checks["RUSTC"].detail
+    mine = fake_rustc(tmp_path / "my", "rustc-mine", tmp_path / "s2", ["x86_64-unknown-linux-gnu"])
+    env = {"PATH": str(bin_dir), "RUSTC": str(mine)}
+    checks = by_name(check_rust_targets([X86, ARM], env, system=()))
+    assert checks["RUSTC"].status == OK
+    assert str(mine) in checks["RUSTC"].detail
+    assert checks["x86_64-unknown-linux-gnu"].status == OK
+    arm = checks["aarch64-unknown-linux-gnu"]
+    assert arm.status == MISSING
+    assert arm.fix.startswith(f"unset RUSTC ({path_rustc} has the std)")
+    choice = choose_rustc("aarch64-unknown-linux-gnu", env, system=())
+    assert choice.rustc is None
+    error = choice.error(env)
+    assert str(error) == f"RUSTC={mine} has no standard library for aarch64-unknown-linux-gnu"
 
 
 def test_no_rustc_at_all(tmp_path: Path) -> None:
@@ -129,3 +175,38 @@ def test_full_run_on_this_machine(tmp_path: Path) -> None:
     names = [check.name for check in report.checks]
     assert names[:5] == ["host", "zig", "cache", "maturin", "cargo"]
     assert by_name(report.checks)["zig"].status == OK
+
+
+def test_doctor_refuses_an_unknown_policy() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "zigwheel", "doctor", "--manylinux", "garbage"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "unknown policy 'garbage'" in result.stderr
+
+
+def _plan(env: dict[str, str]) -> None:
+    project = Project(PROJECT, PROJECT / "Cargo.toml", "demo", True, None, {}, frozenset())
+    settings = resolve_settings(
+        pyproject={}, env=env, flags=FlagValues(targets=["aarch64"]),
+        project_dir=PROJECT, host_arch="x86_64",
+    )  # fmt: skip
+    plan_build(project, settings, env)
+
+
+def test_build_plan_reports_cargo_first_and_respects_rustc(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    fake_rustc(bin_dir, "rustc", tmp_path / "sysroot", ["aarch64-unknown-linux-gnu"])
+    mine = fake_rustc(tmp_path / "my", "rustc-mine", tmp_path / "s2", ["x86_64-unknown-linux-gnu"])
+    env = {"PATH": str(bin_dir), "RUSTC": str(mine)}
+    with pytest.raises(ToolchainError, match="cargo was not found"):
+        _plan(env)
+    (bin_dir / "cargo").write_text("#!/bin/sh\n")
+    (bin_dir / "cargo").chmod(0o755)
+    with pytest.raises(ToolchainError, match="has no standard library for aarch64") as caught:
+        _plan(env)
+    assert caught.value.hint is not None
+    assert caught.value.hint.startswith("unset RUSTC")
+    del env["RUSTC"]
+    _plan(env)  # the rustc on PATH has the std: no error

@@ -113,24 +113,22 @@ def shims(
 
 def doctor(
     target: Optional[list[str]] = DOCTOR_TARGETS_OPTION,  # noqa: UP045
-    manylinux: str = typer.Option("2_17", "--manylinux", help="glibc policy to check for."),
+    manylinux: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--manylinux", help="glibc policy to check for [default: 2_17, or the arch's own]."
+    ),
     json_output: bool = JSON_OPTION,
 ) -> None:
-    """Check this machine: host, zig, maturin, cargo, rustc, Rust targets and qemu-user."""
+    """Check this machine: host, zig, maturin, cargo, rustc, Rust targets and qemu-user.
+
+    Exit codes: 0 nothing missing, 1 something is missing, 2 a bad --target or --manylinux.
+    """
     from zigwheel.doctor import default_arches, run_doctor  # noqa: PLC0415
-    from zigwheel.targets import (  # noqa: PLC0415
-        default_policy,
-        parse_arch,
-        resolve_target,
-        supported_policies,
-    )
+    from zigwheel.targets import default_policy, parse_arch, resolve_target  # noqa: PLC0415
 
     arches = [parse_arch(name) for name in target] if target else default_arches()
-    policy = manylinux if manylinux.startswith("manylinux") else f"manylinux_{manylinux}"
-    targets = []
-    for arch in arches:
-        chosen = policy if policy in supported_policies(arch) else default_policy(arch)
-        targets.append(resolve_target(arch, chosen))
+    # A policy that was asked for is validated like build validates it (ConfigError: exit 2);
+    # only when none was given does each architecture get its own default.
+    targets = [resolve_target(arch, manylinux or default_policy(arch)) for arch in arches]
     report = run_doctor(targets, os.environ)
     if json_output:
         print_json(report.to_json())
