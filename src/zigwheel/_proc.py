@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import shlex
+import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,26 +31,33 @@ def run(
     check: bool = True,
     timeout: float | None = None,
     input_text: str | None = None,
+    own_group: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``command`` capturing stdout and stderr (merged) as text.
 
     A missing executable becomes a ToolchainError; a non-zero exit with ``check`` becomes a
-    CommandFailedError carrying the tail of the output.
+    CommandFailedError carrying the tail of the output. With ``own_group`` the command runs in
+    its own process group, and the whole group is stopped when this call is interrupted
+    (Ctrl-C, or SIGTERM turned into an exception by the CLI): a build tool's children (cargo,
+    rustc, zig) must not go on writing after zigwheel gave up.
     """
     argv = [str(part) for part in command]
     logger.info("+ %s", shlex.join(argv))
     try:
-        result = subprocess.run(  # noqa: PLW1510 - the return code is checked below
-            argv,
-            env=dict(env) if env is not None else None,
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            timeout=timeout,
-            input=input_text,
-        )
+        if own_group:
+            result = _run_in_group(argv, env=env, cwd=cwd, timeout=timeout, input_text=input_text)
+        else:
+            result = subprocess.run(  # noqa: PLW1510 - the return code is checked below
+                argv,
+                env=dict(env) if env is not None else None,
+                cwd=cwd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                timeout=timeout,
+                input=input_text,
+            )
     except FileNotFoundError as err:
         msg = f"{argv[0]} was not found"
         raise ToolchainError(msg, hint=f"install {Path(argv[0]).name} or put it on PATH") from err
@@ -60,3 +70,44 @@ def run(
             msg, command=argv, returncode=result.returncode, output=result.stdout
         )
     return result
+
+
+GROUP_GRACE_SECONDS = 5.0
+
+
+def _stop_group(process: subprocess.Popen[str]) -> None:
+    """SIGTERM the process group, give its leader a grace period, then SIGKILL what is left."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=GROUP_GRACE_SECONDS)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _run_in_group(
+    argv: list[str],
+    *,
+    env: Mapping[str, str] | None,
+    cwd: Path | None,
+    timeout: float | None,
+    input_text: str | None,
+) -> subprocess.CompletedProcess[str]:
+    with subprocess.Popen(
+        argv,
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        stdin=subprocess.PIPE if input_text is not None else None,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        start_new_session=True,  # a group of its own: killpg reaches cargo and rustc too
+    ) as process:
+        try:
+            stdout, _ = process.communicate(input_text, timeout=timeout)
+        except BaseException:  # a timeout, Ctrl-C, or SIGTERM turned into SystemExit
+            _stop_group(process)
+            raise
+    return subprocess.CompletedProcess(argv, process.returncode, stdout, None)

@@ -342,7 +342,9 @@ def run_job(
         progress("start", job, "")
         job_env = build_env(job, zig, {**env, **plan.settings.environment}, cache_root(env))
         command = maturin_command(plan, job, staging)
-        result = _proc.run(command, env=job_env, cwd=plan.project.directory, check=False)
+        result = _proc.run(
+            command, env=job_env, cwd=plan.project.directory, check=False, own_group=True
+        )
         progress("output", job, result.stdout)
         if result.returncode != 0:
             raise _maturin_failure(job, result.stdout, result.returncode)

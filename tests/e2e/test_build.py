@@ -6,8 +6,10 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import venv
 import zipfile
 from collections.abc import Callable
@@ -225,3 +227,63 @@ def test_failed_second_target_keeps_and_reports_the_first(tmp_path: Path) -> Non
     assert wheel["wheel"] in text.stdout
     assert "manylinux_2_17_aarch64: failed, no wheel written" in text.stderr
     assert "maturin failed for manylinux_2_17_aarch64" in text.stderr
+
+
+def _session_members(session: int) -> list[int]:
+    """Pids of live processes in the session ``session`` (Linux /proc)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command name: state, ppid, pgrp, session, ...; zombies are already gone.
+        if int(fields[3]) == session and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_sigterm_during_maturin_leaves_no_wheel_and_no_staging(tmp_path: Path) -> None:
+    """CI cancels with SIGTERM: maturin's whole process group stops and the output stays clean."""
+    out = tmp_path / "dist"
+    env = dict(os.environ)
+    env["CARGO_TARGET_DIR"] = str(tmp_path / "target")  # cold: maturin runs long enough
+    build = subprocess.Popen(
+        [sys.executable, "-m", "zigwheel", "build", str(REPO / "examples" / "hello-abi3"),
+         "-t", "x86_64", "-o", str(out)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        maturin: int | None = None
+        while time.monotonic() < deadline and build.poll() is None:
+            kids = _children(build.pid)
+            # maturin leads its own session; wait until cargo or rustc runs inside it.
+            if kids and len(_session_members(kids[0])) > 1:
+                maturin = kids[0]
+                break
+            time.sleep(0.2)
+        assert maturin is not None, "maturin never started a compiler"
+        assert list(out.glob(".zigwheel-*")), "the staging folder should exist while building"
+        build.send_signal(signal.SIGTERM)
+        _, stderr = build.communicate(timeout=60)
+    finally:
+        if build.poll() is None:
+            build.kill()
+            build.wait()
+    assert build.returncode == 128 + 15, stderr
+    assert not _session_members(maturin), "maturin's process group outlived zigwheel"
+    assert sorted(p.name for p in out.iterdir()) == []

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+from types import FrameType
 
 import typer
 
@@ -57,8 +59,21 @@ def report_error(err: ZigwheelError) -> int:
     return err.exit_code
 
 
+EXIT_TERMINATED = 128 + 15  # the shell's code for "killed by SIGTERM"
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    del frame
+    # CI cancels a job with SIGTERM. Unwinding (instead of dying) runs the same finally blocks
+    # as Ctrl-C: the build's process group is stopped and its staging folder removed, so no
+    # unchecked wheel is left in the output folder. A second SIGTERM must not cut that short.
+    signal.signal(signum, signal.SIG_IGN)
+    raise SystemExit(EXIT_TERMINATED)
+
+
 def main() -> None:
     """Run the CLI; turn a ZigwheelError into its message, hint and exit code."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         app()
     except ZigwheelError as err:
