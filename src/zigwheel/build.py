@@ -361,15 +361,31 @@ def run_job(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def zig_link_log(policy: str, versions: str, content: str | None = None) -> str:
+    """A log line, in the words zigwheel explain recognises, for too-new symbols in a zig link.
+
+    The too-recent-symbols explanation is written for a plain maturin build and says "build with
+    zig", which is what zigwheel build just did; this line matches the explanation of host
+    libraries leaking into a zig link instead.
+    """
+    line = f"linked with zig for {policy} but needs newer symbol versions: {versions}"
+    return f"{line} (its content is {content})" if content else line
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.rpartition("_")[2].split(".") if part.isdigit())
+
+
 def compliance_log(report: WheelReport, policy: str) -> str:
-    """The check's verdict as log lines, in the words zigwheel explain recognises."""
-    symbols = sorted(
-        {f"{item.symbol}@{item.version}" for elf in report.elves for item in elf.offending}
-    )
-    lines = [f"{report.wheel} is not {policy} compliant (its content is {report.policy})"]
-    if symbols:
-        lines.append(f"offending symbols: {', '.join(symbols)}")
-    return "\n".join([*lines, *report.problems])
+    """The check's verdict as log lines for zigwheel explain."""
+    offending = [item for elf in report.elves for item in elf.offending]
+    if not offending:
+        return "\n".join(report.problems)
+    versions = sorted({item.version for item in offending}, key=_version_key)
+    # The symbols on a line of their own: the symbol-specific explanations (C++ thread_local,
+    # __isoc23_*) recognise them there.
+    symbols = ", ".join(sorted({f"{item.symbol}@{item.version}" for item in offending}))
+    return f"{zig_link_log(policy, ', '.join(versions), report.policy)}\nsymbols: {symbols}"
 
 
 def admit_wheels(
@@ -407,6 +423,20 @@ def admit_wheels(
 
 def _maturin_failure(job: BuildJob, output: str, returncode: int) -> MaturinFailed:
     explanations = explain(output)
+    for index, found in enumerate(explanations):
+        if found.id == "too-recent-versioned-symbols":
+            # maturin's own audit refused the zig-linked library: say why a zig link does that.
+            line = zig_link_log(
+                found.details.get("policy", job.target.policy),
+                found.details.get("versions", "versions newer than the policy allows"),
+            )
+            # The line that matched is maturin's, not the synthesised one.
+            explanations[index : index + 1] = [
+                dataclasses.replace(
+                    item, matched_line=found.matched_line, line_number=found.line_number
+                )
+                for item in explain(line)[:1]
+            ] or [found]
     hint = explanations[0].fix if explanations else "see maturin's output above"
     msg = f"maturin failed for {job.target.platform_tag} (exit code {returncode})"
     return MaturinFailed(msg, job=job, output=output, explanations=explanations, hint=hint)

@@ -287,3 +287,50 @@ def test_sigterm_during_maturin_leaves_no_wheel_and_no_staging(tmp_path: Path) -
     assert build.returncode == 128 + 15, stderr
     assert not _session_members(maturin), "maturin's process group outlived zigwheel"
     assert sorted(p.name for p in out.iterdir()) == []
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc locates the host's libc.so.6")
+def test_host_glibc_in_a_zig_link_is_refused_and_explained(tmp_path: Path) -> None:
+    """The host's libc.so.6/libm.so.6 on the link line (as a stray link-arg or -L does) make
+    the zig-linked cmix need GLIBC_2.29 (log, pow, exp) and GLIBC_2.34 (pthread_create): the
+    build fails naming those symbols and the explanation, and nothing reaches the output.
+    """
+    libs = [
+        subprocess.run(["gcc", f"-print-file-name={name}"], capture_output=True, text=True,
+                       check=True).stdout.strip()
+        for name in ("libm.so.6", "libc.so.6")
+    ]  # fmt: skip
+    assert all(Path(lib).is_file() for lib in libs), libs
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "examples" / "cmix", project, ignore=shutil.ignore_patterns("target"))
+    out = tmp_path / "dist"
+    env = dict(os.environ)
+    env["CARGO_TARGET_DIR"] = str(tmp_path / "target")
+    env["RUSTFLAGS"] = " ".join(f"-C link-arg={lib}" for lib in libs)
+    command = [sys.executable, "-m", "zigwheel", "build", str(project), "-t", "x86_64",
+               "-o", str(out), "--json"]  # fmt: skip
+
+    # maturin's own audit is skipped: only zigwheel's check stands between wheel and output.
+    skipped = subprocess.run(
+        [*command, "--maturin-arg=--auditwheel=skip"],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert skipped.returncode == 1, skipped.stdout + skipped.stderr
+    document = json.loads(skipped.stdout)
+    assert document["wheels"] == []
+    for symbol in ("log@GLIBC_2.29", "pow@GLIBC_2.29", "pthread_create@GLIBC_2.34"):
+        assert symbol in document["error"] + skipped.stderr, symbol
+    ids = [item["id"] for item in document["explanations"]]
+    assert ids[0] == "zig-build-needs-newer-glibc", ids
+    assert "GLIBC_2.34" in document["explanations"][0]["cause"]
+    assert "too-recent-versioned-symbols" not in ids  # its fix says "build with zig"
+    assert "A wheel linked with zig for an old glibc" in skipped.stderr
+    assert sorted(p.name for p in out.iterdir()) == []
+
+    # With maturin's audit on, maturin refuses it first (exit 5), explained the same way.
+    audited = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert audited.returncode == 5, audited.stdout + audited.stderr
+    document = json.loads(audited.stdout)
+    assert [item["id"] for item in document["explanations"]][:1] == ["zig-build-needs-newer-glibc"]
+    assert "GLIBC_2.34" in document["explanations"][0]["cause"]
+    assert sorted(p.name for p in out.iterdir()) == []

@@ -48,7 +48,7 @@ def _summary(wheels: list[BuiltWheel]) -> None:
     out_console().print(table)
 
 
-def _show_failure(err: BuildFailure, *, verbose: bool) -> None:
+def _show_failure(err: BuildFailure, *, verbose: bool, json_output: bool) -> None:
     console = err_console()
     if err.output and not verbose:  # with -v it was shown already
         _fold(f"maturin output ({err.job.target.platform_tag})", err.output)
@@ -57,7 +57,7 @@ def _show_failure(err: BuildFailure, *, verbose: bool) -> None:
         console.print(f"  matched: {explanation.matched_line}", markup=False)
         console.print(f"  cause: {explanation.cause}", markup=False)
         console.print(f"  fix: {explanation.fix}", markup=False)
-    if err.report is not None:
+    if err.report is not None and not json_output:  # stdout holds only the JSON document then
         from zigwheel.cli.check_cmd import render  # noqa: PLC0415
 
         render(err.report)
@@ -80,7 +80,7 @@ def _report_failure(
     plan: BuildPlan, err: BuildFailure, *, verbose: bool, json_output: bool
 ) -> None:
     err_console().print(f"[bold]{err.job.target.platform_tag}[/]: [red]failed[/]")
-    _show_failure(err, verbose=verbose)
+    _show_failure(err, verbose=verbose, json_output=json_output)
     missing = _not_built(plan, err)
     if json_output:
         print_json(
@@ -92,6 +92,7 @@ def _report_failure(
                 "target": err.job.target.platform_tag,
                 "not_built": [{"target": tag, "state": state} for tag, state in missing],
                 "explanations": [item.to_json() for item in err.explanations],
+                "report": err.report.to_json() if err.report is not None else None,
                 "wheels": [wheel.to_json() for wheel in err.built],
             }
         )
