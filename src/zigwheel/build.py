@@ -75,6 +75,11 @@ class BuildPlan:
             "abi3": self.project.abi3,
             "out_dir": str(self.settings.out_dir),
             "maturin_args": list(self.settings.maturin_args),
+            "policy": self.settings.policy,
+            "environment": {
+                name: {"value": value, "source": self.settings.environment_sources.get(name)}
+                for name, value in self.settings.environment.items()
+            },
             "sources": dict(self.settings.sources),
             "warnings": list(self.warnings),
             "jobs": [

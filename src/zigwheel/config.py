@@ -24,8 +24,11 @@ ENV_NAMES = {
     "interpreters": "ZIGWHEEL_INTERPRETERS",
     "out-dir": "ZIGWHEEL_OUT_DIR",
     "maturin-args": "ZIGWHEEL_MATURIN_ARGS",
+    "environment": "ZIGWHEEL_ENVIRONMENT",
 }
-TABLE_KEYS = (*ENV_NAMES, "environment", "test-command")
+# test-command is read by `zigwheel test --project`; it has no variable (--command is the override).
+TABLE_KEYS = (*ENV_NAMES, "test-command")
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class BuildSettings:
     environment: Mapping[str, str]
     test_command: str | None
     sources: Mapping[str, str] = field(default_factory=dict)
+    environment_sources: Mapping[str, str] = field(default_factory=dict)  # per variable
 
 
 # "3.11", or an interpreter name or path maturin accepts ("python3.11", "pypy3.10", "/x/python").
@@ -66,6 +70,23 @@ def _interpreter_list(values: Sequence[str], where: str) -> list[str]:
             msg = f"{where}: {item!r} is not a Python version"
             raise ConfigError(msg, hint="name versions like 3.11, comma-separated: -i 3.11,3.12")
     return items
+
+
+def _environment_pairs(text: str, where: str) -> dict[str, str]:
+    """``A=1 B="two words"`` (shell quoting) as a dict; ConfigError on anything else."""
+    try:
+        words = shlex.split(text)
+    except ValueError as err:
+        msg = f"{where} is not valid shell quoting: {err}"
+        raise ConfigError(msg, hint='write KEY=VALUE pairs, e.g. A=1 B="two words"') from err
+    pairs: dict[str, str] = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        if not sep or not _ENV_KEY.match(key):
+            msg = f"{where}: {word!r} is not a KEY=VALUE pair"
+            raise ConfigError(msg, hint='write KEY=VALUE pairs, e.g. A=1 B="two words"')
+        pairs[key] = value
+    return pairs
 
 
 def _split_list(value: str) -> list[str]:
@@ -160,12 +181,17 @@ def resolve_settings(  # noqa: PLR0912, PLR0915 - one flat pass per layer reads 
         sources["maturin-args"] = PYPROJECT
     environment = table.get("environment", {})
     if not isinstance(environment, dict) or not all(
-        isinstance(value, str) for value in environment.values()
+        isinstance(value, str) and _ENV_KEY.match(key) for key, value in environment.items()
     ):
         msg = "[tool.zigwheel] environment must be a table of strings"
         raise ConfigError(msg, hint='write e.g. environment = { AWS_LC_SYS_NO_ASM = "1" }')
+    environment = dict(environment)
+    environment_sources = dict.fromkeys(environment, PYPROJECT)
+    sources["environment"] = PYPROJECT if environment else DEFAULT
     test_command = table.get("test-command")
-    if test_command is not None:
+    if isinstance(test_command, list) and all(isinstance(part, str) for part in test_command):
+        test_command = " && ".join(test_command) or None  # as zigwheel test reads it
+    elif test_command is not None:
         test_command = _as_str(test_command, "test-command")
 
     # environment variables
@@ -187,6 +213,13 @@ def resolve_settings(  # noqa: PLR0912, PLR0915 - one flat pass per layer reads 
     if env.get(ENV_NAMES["maturin-args"], "").strip():
         maturin_args = shlex.split(env[ENV_NAMES["maturin-args"]])
         sources["maturin-args"] = ENVIRONMENT
+
+    if env.get(ENV_NAMES["environment"], "").strip():
+        # Per variable: the shell's pairs add to and override the table's.
+        extra = _environment_pairs(env[ENV_NAMES["environment"]], ENV_NAMES["environment"])
+        environment.update(extra)
+        environment_sources.update(dict.fromkeys(extra, ENVIRONMENT))
+        sources["environment"] = ENVIRONMENT
 
     # flags
     flag_targets = [item for value in flags.targets for item in _split_list(value)]
@@ -212,7 +245,8 @@ def resolve_settings(  # noqa: PLR0912, PLR0915 - one flat pass per layer reads 
         interpreters=tuple(dict.fromkeys(interpreters)),
         out_dir=out_dir,
         maturin_args=tuple(maturin_args),
-        environment=dict(environment),
+        environment=environment,
         test_command=test_command,
         sources=sources,
+        environment_sources=environment_sources,
     )

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +16,7 @@ from zigwheel.config import FlagValues, resolve_settings
 from zigwheel.errors import ConfigError
 
 PROJECT = Path("/project")
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _resolve(table: dict[str, object], env: dict[str, str], flags: FlagValues):  # type: ignore[no-untyped-def]
@@ -89,6 +95,61 @@ def test_interpreters_that_are_not_versions_are_refused(
     assert where in str(caught.value)
     assert caught.value.hint is not None
     assert "-i 3.11,3.12" in caught.value.hint
+
+
+def test_environment_from_table_and_variable_with_sources() -> None:
+    table = {"environment": {"A": "1", "B": "2"}}
+    settings = _resolve(table, {}, FlagValues())
+    assert settings.sources["environment"] == "pyproject"
+    env = {"ZIGWHEEL_ENVIRONMENT": 'B=3 C="two words" D='}
+    settings = _resolve(table, env, FlagValues())
+    assert settings.environment == {"A": "1", "B": "3", "C": "two words", "D": ""}
+    assert settings.environment_sources == {"A": "pyproject", "B": "env", "C": "env", "D": "env"}
+    assert settings.sources["environment"] == "env"
+    assert _resolve({}, {}, FlagValues()).sources["environment"] == "default"
+
+
+@pytest.mark.parametrize("text", ["A", "1A=x", "A=1 -x", 'A="open'])
+def test_bad_environment_pairs_are_refused(text: str) -> None:
+    with pytest.raises(ConfigError, match="ZIGWHEEL_ENVIRONMENT") as caught:
+        _resolve({}, {"ZIGWHEEL_ENVIRONMENT": text}, FlagValues())
+    assert caught.value.hint is not None
+    assert "KEY=VALUE" in caught.value.hint
+
+
+def test_test_command_may_be_a_list_as_zigwheel_test_reads_it() -> None:
+    settings = _resolve({"test-command": ["pytest -q", "python -c 1"]}, {}, FlagValues())
+    assert settings.test_command == "pytest -q && python -c 1"
+
+
+def test_print_plan_shows_values_sources_and_environment(tmp_path: Path) -> None:
+    project = tmp_path / "demo"
+    shutil.copytree(EXAMPLES / "hello-abi3", project, ignore=shutil.ignore_patterns("target"))
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    assert "[tool.zigwheel]\n" in text
+    table = '[tool.zigwheel]\nenvironment = { FROM_TABLE = "1" }\n'
+    pyproject.write_text(text.replace("[tool.zigwheel]\n", table))
+    env = {**os.environ, "ZIGWHEEL_ENVIRONMENT": "FROM_SHELL=2", "COLUMNS": "80"}
+    command = [sys.executable, "-m", "zigwheel", "build", str(project), "-t", "x86_64",
+               "--manylinux", "2_28", "--print-plan"]  # fmt: skip
+    text = subprocess.run(command, capture_output=True, text=True, env=env, check=True).stdout
+    assert "policy: manylinux_2_28 (from flag)" in text
+    assert "FROM_TABLE=1 (from pyproject)" in text
+    assert "FROM_SHELL=2 (from env)" in text
+    # The table is wider than 80 columns: its cells fold onto more lines instead of ending in "…".
+    assert "┃" in text
+    assert "…" not in text
+    document = json.loads(
+        subprocess.run(
+            [*command, "--json"], capture_output=True, text=True, env=env, check=True
+        ).stdout
+    )
+    assert document["plan"]["environment"] == {
+        "FROM_TABLE": {"value": "1", "source": "pyproject"},
+        "FROM_SHELL": {"value": "2", "source": "env"},
+    }
+    assert document["plan"]["policy"] == "manylinux_2_28"
 
 
 @pytest.mark.parametrize(

@@ -15,15 +15,37 @@ if TYPE_CHECKING:
     from zigwheel.build import BuildFailure, BuildJob, BuildPlan, BuiltWheel
 
 
+def _setting_text(plan: BuildPlan, key: str) -> str:
+    import shlex  # noqa: PLC0415
+
+    settings = plan.settings
+    values = {
+        "targets": ", ".join(settings.targets),
+        "policy": settings.policy or "each architecture's default",
+        "interpreters": ", ".join(settings.interpreters)
+        or ("abi3: one wheel per target" if plan.project.abi3 else "chosen from requires-python"),
+        "out-dir": str(settings.out_dir),
+        "maturin-args": shlex.join(settings.maturin_args) or "none",
+        "environment": f"{len(settings.environment)} variable(s)" if settings.environment
+        else "none",
+    }
+    return values.get(key, "")
+
+
 def _print_plan(plan: BuildPlan) -> None:
     from rich.table import Table  # noqa: PLC0415
 
     console = out_console()
     abi3 = "yes" if plan.project.abi3 else "no"
-    console.print(f"project: {plan.project.directory} (abi3: {abi3})")
+    console.print(f"project: {plan.project.directory} (abi3: {abi3})", markup=False)
     for key, source in plan.settings.sources.items():
-        console.print(f"  {key}: from {source}")
+        console.print(f"  {key}: {_setting_text(plan, key)} (from {source})", markup=False)
+    for name, value in plan.settings.environment.items():
+        source = plan.settings.environment_sources.get(name, "?")
+        console.print(f"    {name}={value} (from {source})", markup=False)
     table = Table("target", "policy", "rust triple", "zig triple", "interpreters", "rustc")
+    for column in table.columns:
+        column.overflow = "fold"  # a path or triple cut short at 80 columns is useless
     for job in plan.jobs:
         table.add_row(
             job.target.arch.value,
@@ -34,7 +56,7 @@ def _print_plan(plan: BuildPlan) -> None:
             job.rustc or "default",
         )
     console.print(table)
-    console.print(f"output folder: {plan.settings.out_dir}")
+    console.print(f"output folder: {plan.settings.out_dir}", markup=False)
 
 
 def _summary(wheels: list[BuiltWheel]) -> None:
