@@ -27,6 +27,7 @@ from zigwheel.errors import (
     ZigwheelError,
 )
 from zigwheel.explain import Explanation, explain
+from zigwheel.policy import version_key
 from zigwheel.resources import load_toml, parse_toml_text, toolchains_dir
 from zigwheel.rustenv import choose_rustc
 from zigwheel.shims import install_shims
@@ -322,9 +323,7 @@ def _sha256(path: Path) -> str:
 
 
 def _offending_summary(report: WheelReport) -> str:
-    symbols = [
-        f"{item.symbol}@{item.version}" for elf in report.elves for item in elf.offending
-    ]
+    symbols = [item.label for elf in report.elves for item in elf.offending]
     if symbols:
         shown = ", ".join(sorted(set(symbols))[:8])
         return f"{shown}{' ...' if len(set(symbols)) > 8 else ''}"
@@ -377,19 +376,15 @@ def zig_link_log(policy: str, versions: str, content: str | None = None) -> str:
     return f"{line} (its content is {content})" if content else line
 
 
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.rpartition("_")[2].split(".") if part.isdigit())
-
-
 def compliance_log(report: WheelReport, policy: str) -> str:
     """The check's verdict as log lines for zigwheel explain."""
     offending = [item for elf in report.elves for item in elf.offending]
-    if not offending:
+    versions = sorted({item.version for item in offending if item.version}, key=version_key)
+    if not versions:  # only libraries or blacklisted imports: the check's own words say it
         return "\n".join(report.problems)
-    versions = sorted({item.version for item in offending}, key=_version_key)
     # The symbols on a line of their own: the symbol-specific explanations (C++ thread_local,
     # __isoc23_*) recognise them there.
-    symbols = ", ".join(sorted({f"{item.symbol}@{item.version}" for item in offending}))
+    symbols = ", ".join(sorted({item.label for item in offending}))
     return f"{zig_link_log(policy, ', '.join(versions), report.policy)}\nsymbols: {symbols}"
 
 

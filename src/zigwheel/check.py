@@ -65,6 +65,13 @@ class OffendingSymbol:
     version: str | None
     library: str
 
+    @property
+    def label(self) -> str:
+        """``symbol@version``, or ``symbol (blacklisted in library)`` for an unversioned import."""
+        if self.version:
+            return f"{self.symbol}@{self.version}"
+        return f"{self.symbol} (blacklisted in {self.library})"
+
     def to_json(self) -> dict[str, str | None]:
         """JSON form: {"symbol", "version" (null when unversioned), "library"}."""
         return {"symbol": self.symbol, "version": self.version, "library": self.library}

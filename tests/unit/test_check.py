@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from zigwheel.build import compliance_log
 from zigwheel.check import (
     ElfReport,
     OffendingSymbol,
@@ -166,3 +167,25 @@ def test_readable_report_groups_needs_by_library_and_folds_long_cells() -> None:
     assert any("pthread_create@GLIBC_2.34 libc.so.6" in row for row in rows)
     assert any("_tr_flush_block (blacklisted) libz.so.1" in row for row in rows)
     assert OffendingSymbol("_tr_flush_block", None, "libz.so.1").to_json()["version"] is None
+
+
+def test_build_names_blacklisted_imports_without_a_version():
+    elf = ElfReport(
+        path="m.so",
+        arch="x86_64",
+        needed=["libz.so.1", "libc.so.6"],
+        versions={"libc.so.6": ["GLIBC_2.2.5", "GLIBC_2.34"]},
+        offending=[
+            OffendingSymbol("pthread_create", "GLIBC_2.34", "libc.so.6"),
+            OffendingSymbol("_tr_flush_block", None, "libz.so.1"),
+        ],
+    )
+    report = WheelReport(
+        "w.whl", "w.whl", ["manylinux_2_17_x86_64"], "linux_x86_64", False, ["p"], [elf]
+    )
+    log = compliance_log(report, "manylinux_2_17_x86_64")
+    assert "None" not in log
+    assert "needs newer symbol versions: GLIBC_2.34 " in log
+    assert "_tr_flush_block (blacklisted in libz.so.1)" in log
+    elf.offending = [OffendingSymbol("_tr_flush_block", None, "libz.so.1")]
+    assert compliance_log(report, "manylinux_2_17_x86_64") == "p"
