@@ -8,7 +8,7 @@ import importlib.util
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,15 +77,17 @@ def recorded_binaries(package_dir: Path) -> list[Path]:
     return found
 
 
-def candidate_binaries(package_dir: Path) -> list[Path]:
+def candidate_binaries(package_dir: Path) -> Iterator[Path]:
     """Where a ziglang wheel has put the zig binary, in the order zigwheel looks.
 
     Current wheels ship it inside the package (``ziglang/zig``); a wheel may also have installed
     it elsewhere through its ``.data`` directory (``<prefix>/bin/zig``), which its RECORD names.
+    Lazy: the RECORD lists some 18,000 files and costs half a second to read, so it is read only
+    when the binary is not inside the package.
     """
-    candidates = [package_dir / ZIG_EXE]
-    candidates.extend(path for path in recorded_binaries(package_dir) if path not in candidates)
-    return candidates
+    inside = package_dir / ZIG_EXE
+    yield inside
+    yield from (path for path in recorded_binaries(package_dir) if path != inside)
 
 
 def _is_executable(path: Path) -> bool:
@@ -94,10 +96,7 @@ def _is_executable(path: Path) -> bool:
 
 def find_zig_binary(package_dir: Path) -> Path | None:
     """The first existing, executable zig binary for a ziglang package folder."""
-    for candidate in candidate_binaries(package_dir):
-        if _is_executable(candidate):
-            return candidate
-    return None
+    return next((path for path in candidate_binaries(package_dir) if _is_executable(path)), None)
 
 
 def zig_version(command: Sequence[str], env: Mapping[str, str]) -> str:

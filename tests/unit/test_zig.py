@@ -81,7 +81,7 @@ def test_a_zig_above_the_package_that_ziglang_did_not_install_is_ignored(tmp_pat
     zig = locate_zig(env, search_path=[str(site)])
     assert zig.command == (sys.executable, "-m", "ziglang")
     assert zig.version == pinned_zig_version()
-    assert candidate_binaries(package) == [package / "zig"]
+    assert list(candidate_binaries(package)) == [package / "zig"]
 
 
 def test_fallback_to_python_m_ziglang(tmp_path: Path) -> None:
