@@ -10,8 +10,6 @@ import lzma
 import re
 import stat
 import tarfile
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -368,6 +366,11 @@ def sha256_of(data: bytes) -> str:
 
 def fetch(url: str, *, timeout: float = FETCH_TIMEOUT) -> bytes:
     """Download ``url``; any network or HTTP error becomes an UnreadableInputError."""
+    # Imported here: urllib.request (with http.client and ssl) costs every zigwheel command
+    # tens of milliseconds at start-up, and only downloads need it.
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
     logger.info("GET %s", url)
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:

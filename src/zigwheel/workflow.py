@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from zigwheel import __version__
-from zigwheel.debian import load_recipe
 from zigwheel.errors import ConfigError, DataError
 from zigwheel.resources import data_dir, load_toml
 from zigwheel.targets import Target, resolve_target
@@ -177,7 +176,7 @@ def _target_values(target: Target, settings: WorkflowSettings) -> dict[str, str]
         "test": _test_kind(target, settings),
         "debian_arch": debian_arch,
         # The configured release unless it lacks the architecture (bookworm has no riscv64).
-        "debian_release": load_recipe().release_for(debian_arch, settings.debian_release),
+        "debian_release": _debian_release_for(debian_arch, settings.debian_release),
     }
 
 
@@ -341,3 +340,10 @@ def write_workflow(text: str, path: Path, *, force: bool = False) -> WriteResult
         msg = f"cannot write {path}: {err.strerror or err}"
         raise ConfigError(msg, hint="choose a writable -o path") from err
     return WriteResult(path, "created" if existing is None else "replaced")
+
+
+def _debian_release_for(debian_arch: str, preferred: str) -> str:
+    # Imported here: the Debian module (download and unpacking code) is not needed to start the CLI.
+    from zigwheel.debian import load_recipe  # noqa: PLC0415
+
+    return load_recipe().release_for(debian_arch, preferred)
