@@ -7,9 +7,11 @@ variables change between alternating runs in one target folder would rebuild eve
 Runs alternate; prints medians, the ratio and whether it meets the target (< 3% overhead).
 
 --touch marks the crate's sources changed before every run (the edit-build loop: cargo compiles
-and links the crate again); without it each run is a no-op rebuild, where zigwheel's fixed cost
-(Python start-up, imports, the rustc probe, the check) is all there is to see.
-Usage: python bench/build.py [--example hello-abi3] [--rounds 5] [--touch]
+and links the crate again); --clean empties the target folder before every run (a CI build from a
+fresh checkout, with zig's and cargo's download caches warm); without either each run is a no-op
+rebuild, where zigwheel's fixed cost (Python start-up, imports, the rustc probe, the check) is all
+there is to see.
+Usage: python bench/build.py [--example hello-abi3] [--rounds 5] [--touch | --clean]
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--example", default="hello-abi3")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--touch", action="store_true", help="change the sources before each run")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--touch", action="store_true", help="change the sources before each run")
+    mode.add_argument("--clean", action="store_true", help="empty the target dir before each run")
     args = parser.parse_args()
     base = dict(os.environ)
     base.update(_pinned_zig_env(base))
@@ -81,12 +85,18 @@ def main() -> None:
                 if args.touch:
                     for source in (project / "src").rglob("*.rs"):
                         source.touch()
+                if args.clean:
+                    shutil.rmtree(envs[name]["CARGO_TARGET_DIR"], ignore_errors=True)
                 times[name].append(_timed(command, envs[name]))
     median_zw = statistics.median(times["zigwheel"])
     median_mt = statistics.median(times["maturin"])
     ratio = median_zw / median_mt
     verdict = "meets" if ratio - 1 < TARGET_OVERHEAD else "misses"
-    kind = "sources touched before each run" if args.touch else "no-op rebuilds"
+    kind = (
+        "sources touched before each run" if args.touch
+        else "target folder emptied before each run" if args.clean
+        else "no-op rebuilds"
+    )  # fmt: skip
     print(f"example: {args.example}, rounds: {args.rounds} (alternating, warm, own target dirs, "
           f"{kind})")  # fmt: skip
     print(f"maturin build --zig : median {median_mt:.2f} s  (all: {_list(times['maturin'])})")

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from types import ModuleType
 
@@ -21,6 +22,11 @@ X86 = "x86_64"
 ARM = "aarch64"
 MUSL = "musl_x86_64"
 I686 = "i686"
+# Distribution names (as in wheel file names) the corpus must hold.
+NAMED = frozenset({
+    "numpy", "scipy", "pillow", "h5py", "psycopg2_binary", "cryptography", "orjson",
+    "pydantic_core",
+})  # fmt: skip
 CORPUS: tuple[tuple[str, str, str], ...] = (
     ("numpy==1.26.4", X86, "3.11"),
     ("scipy==1.11.4", X86, "3.11"),
@@ -234,6 +240,12 @@ def test_policy_matches_auditwheel_on_real_wheels(
     assert len(corpus) >= 40, f"only {len(corpus)} corpus wheels could be downloaded"
     families = {w.parent.parent.parent.name for w in corpus}
     assert {X86, ARM, MUSL, I686} <= families
+    # The wheels the issue names, and wheels that bundle libraries (<pkg>.libs/), must really be
+    # there: a failed download only warns, and must not shrink what this test covers.
+    names = {w.name.split("-")[0].lower() for w in corpus}
+    assert names >= NAMED, f"missing from the corpus: {sorted(NAMED - names)}"
+    bundling = [w for w in corpus if any(".libs/" in m for m in zipfile.ZipFile(w).namelist())]
+    assert len(bundling) >= 20, [w.name for w in bundling]
     mismatches = [
         f"{wheel.name}: zigwheel {ours.policy}, auditwheel {theirs}"
         for wheel, (ours, theirs) in verdicts.items()
