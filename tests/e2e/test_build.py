@@ -256,8 +256,12 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-def test_sigterm_during_maturin_leaves_no_wheel_and_no_staging(tmp_path: Path) -> None:
-    """CI cancels with SIGTERM: maturin's whole process group stops and the output stays clean."""
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_stop_signal_during_maturin_leaves_no_wheel_and_no_staging(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    """CI cancels with SIGTERM, a person with Ctrl-C (SIGINT): maturin's whole process group
+    stops, zigwheel exits 128 + the signal's number and the output stays clean."""
     out = tmp_path / "dist"
     env = dict(os.environ)
     env["CARGO_TARGET_DIR"] = str(tmp_path / "target")  # cold: maturin runs long enough
@@ -278,13 +282,14 @@ def test_sigterm_during_maturin_leaves_no_wheel_and_no_staging(tmp_path: Path) -
             time.sleep(0.2)
         assert maturin is not None, "maturin never started a compiler"
         assert list(out.glob(".zigwheel-*")), "the staging folder should exist while building"
-        build.send_signal(signal.SIGTERM)
+        build.send_signal(stop)
         _, stderr = build.communicate(timeout=60)
     finally:
         if build.poll() is None:
             build.kill()
             build.wait()
-    assert build.returncode == 128 + 15, stderr
+    assert build.returncode == 128 + stop, stderr
+    assert f"interrupted ({stop.name})" in stderr
     assert not _session_members(maturin), "maturin's process group outlived zigwheel"
     assert sorted(p.name for p in out.iterdir()) == []
 

@@ -59,28 +59,36 @@ def report_error(err: ZigwheelError) -> int:
     return err.exit_code
 
 
-EXIT_TERMINATED = 128 + 15  # the shell's code for "killed by SIGTERM"
+class _Stopped(SystemExit):
+    """Raised by the signal handler: exit 128 + the signal's number, as a shell reports it."""
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+def _on_stop_signal(signum: int, frame: FrameType | None) -> None:
     del frame
-    # CI cancels a job with SIGTERM. Unwinding (instead of dying) runs the same finally blocks
-    # as Ctrl-C: the build's process group is stopped and its staging folder removed, so no
-    # unchecked wheel is left in the output folder. A second SIGTERM must not cut that short.
+    # CI cancels a job with SIGTERM, a person presses Ctrl-C (SIGINT). Unwinding (instead of
+    # dying) runs the finally blocks: the build's process group is stopped and its staging
+    # folder removed, so no unchecked wheel is left in the output folder. A second signal must
+    # not cut that short. A SystemExit passes through typer, which would turn a
+    # KeyboardInterrupt into "Aborted!" and exit 1.
     signal.signal(signum, signal.SIG_IGN)
-    raise SystemExit(EXIT_TERMINATED)
+    raise _Stopped(128 + signum)
 
 
 def main() -> None:
     """Run the CLI; turn a ZigwheelError into its message, hint and exit code."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _on_stop_signal)
     try:
         app()
     except ZigwheelError as err:
         if os.environ.get("ZIGWHEEL_DEBUG"):
             raise
         sys.exit(report_error(err))
-    except KeyboardInterrupt:
+    except _Stopped as stopped:
+        name = signal.Signals(int(str(stopped.code)) - 128).name
+        err_console().print(f"interrupted ({name}): stopped and cleaned up")
+        raise
+    except KeyboardInterrupt:  # before the handler was installed
         err_console().print("interrupted")
         sys.exit(130)
     sys.exit(EXIT_USAGE)  # pragma: no cover - typer always exits itself
