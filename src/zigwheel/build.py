@@ -163,7 +163,10 @@ Progress = Callable[[str, BuildJob, str], None]
 # -- reading the project -------------------------------------------------------------------
 
 
-def _abi3(cargo: Mapping[str, Any]) -> bool:
+def _abi3(cargo: Mapping[str, Any], maturin: Mapping[str, Any]) -> bool:
+    """Whether pyo3's abi3 feature is on: in a pyo3 dependency's features, in the crate's
+    default features (``"pyo3/abi3-py39"``), or in ``[tool.maturin] features``."""
+    features: list[object] = []
     for section in ("dependencies", "target"):
         table = cargo.get(section, {})
         deps = [table] if section == "dependencies" else [
@@ -172,10 +175,20 @@ def _abi3(cargo: Mapping[str, Any]) -> bool:
         for dep_table in deps:
             pyo3 = dep_table.get("pyo3")
             if isinstance(pyo3, dict):
-                features = pyo3.get("features", [])
-                if any(str(feature).startswith("abi3") for feature in features):
-                    return True
-    return False
+                features.extend(pyo3.get("features", []))
+    crate_features = cargo.get("features", {})
+    enabled = ["default", *(maturin.get("features", []) or [])]
+    seen: set[str] = set()
+    while enabled:  # follow feature names to what they enable, e.g. default -> abi3 -> pyo3/abi3
+        name = str(enabled.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        if name.startswith(("pyo3/", "pyo3?/")):
+            features.append(name.split("/", 1)[1])
+        elif isinstance(crate_features, dict) and isinstance(crate_features.get(name), list):
+            enabled.extend(str(item) for item in crate_features[name])
+    return any(str(feature).startswith("abi3") for feature in features)
 
 
 def read_project(directory: Path) -> Project:
@@ -203,7 +216,7 @@ def read_project(directory: Path) -> Project:
         directory=directory,
         manifest=manifest,
         name=name,
-        abi3=_abi3(cargo),
+        abi3=_abi3(cargo, pyproject.get("tool", {}).get("maturin", {})),
         requires_python=project_table.get("requires-python"),
         pyproject=pyproject,
         lock_packages=frozenset(lock_packages),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from zigwheel.build import Project, plan_build, system_crate_problems
+from zigwheel.build import Project, plan_build, read_project, system_crate_problems
 from zigwheel.config import FlagValues, resolve_settings
 from zigwheel.errors import ConfigError
 
@@ -194,3 +194,29 @@ def test_unsupported_policy_for_arch_is_refused() -> None:
     settings = _resolve({}, {}, FlagValues(targets=["aarch64"], manylinux="2010"))
     with pytest.raises(ConfigError, match="aarch64"):
         plan_build(_project(set()), settings, {"PATH": ""})
+
+
+ABI3_CARGO = {
+    "dependency": 'pyo3 = { version = "0.27", features = ["abi3-py39"] }',
+    "target dependency": (
+        "[target.'cfg(unix)'.dependencies]\n"
+        'pyo3 = { version = "0.27", features = ["abi3-py310"] }'
+    ),
+    "default feature": (
+        'pyo3 = "0.27"\n[features]\ndefault = ["stable"]\nstable = ["pyo3/abi3-py39"]'
+    ),
+    "maturin feature": (
+        'pyo3 = { version = "0.27", optional = true }\n'
+        '[features]\nlimited = ["dep:pyo3", "pyo3?/abi3-py311"]'
+    ),
+}
+
+
+@pytest.mark.parametrize("case", [*ABI3_CARGO, "none"])
+def test_abi3_is_seen_where_pyo3_s_feature_is_turned_on(tmp_path: Path, case: str) -> None:
+    body = ABI3_CARGO.get(case, 'pyo3 = { version = "0.27", features = ["extension-module"] }')
+    dependencies = "" if body.startswith("[target") else "[dependencies]\n"
+    (tmp_path / "Cargo.toml").write_text(f'[package]\nname = "x"\n\n{dependencies}{body}\n')
+    maturin = '[tool.maturin]\nfeatures = ["limited"]\n' if case == "maturin feature" else ""
+    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "x"\n{maturin}')
+    assert read_project(tmp_path).abi3 is (case != "none")
