@@ -227,19 +227,26 @@ def test_maturin_cross_build_without_a_python_version(tmp_path: Path, interprete
     assert not (tmp_path / "target").exists()  # it failed fast: nothing was compiled
 
 
-def test_twine_upload_without_credentials_or_terminal(tmp_path: Path) -> None:
-    wheel = tmp_path / "tinypure-0.1.0-py3-none-any.whl"
+def _tiny_wheel(folder: Path, name: str, tag: str) -> Path:
+    """A wheel of one empty package, tagged ``tag``: enough for an uploader or an installer."""
+    wheel = folder / f"{name}-0.1.0-{tag}.whl"
+    purelib = "true" if tag.endswith("-any") else "false"
     with zipfile.ZipFile(wheel, "w") as archive:
-        archive.writestr("tinypure/__init__.py", "")
+        archive.writestr(f"{name}/__init__.py", "")
         archive.writestr(
-            "tinypure-0.1.0.dist-info/METADATA",
-            "Metadata-Version: 2.1\nName: tinypure\nVersion: 0.1.0\n",
+            f"{name}-0.1.0.dist-info/METADATA",
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1.0\n",
         )
         archive.writestr(
-            "tinypure-0.1.0.dist-info/WHEEL",
-            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+            f"{name}-0.1.0.dist-info/WHEEL",
+            f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: {purelib}\nTag: {tag}\n",
         )
-        archive.writestr("tinypure-0.1.0.dist-info/RECORD", "")
+        archive.writestr(f"{name}-0.1.0.dist-info/RECORD", "")
+    return wheel
+
+
+def test_twine_upload_without_credentials_or_terminal(tmp_path: Path) -> None:
+    wheel = _tiny_wheel(tmp_path, "tinypure", "py3-none-any")
     # No TWINE_* variables, a HOME without .pypirc, no terminal: twine has nothing to ask.
     env = {key: value for key, value in os.environ.items() if not key.startswith("TWINE_")}
     env.update({"HOME": str(tmp_path), "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"})
@@ -327,18 +334,7 @@ def test_cargo_without_the_target_std(tmp_path: Path) -> None:
 def test_pip_refuses_a_wheel_for_another_architecture(tmp_path: Path) -> None:
     other = "x86_64" if HOST_ARCH == "aarch64" else "aarch64"
     tag = f"py3-none-manylinux_2_17_{other}"
-    wheel = tmp_path / f"tinyother-0.1.0-{tag}.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        archive.writestr("tinyother/__init__.py", "")
-        archive.writestr(
-            "tinyother-0.1.0.dist-info/METADATA",
-            "Metadata-Version: 2.1\nName: tinyother\nVersion: 0.1.0\n",
-        )
-        archive.writestr(
-            "tinyother-0.1.0.dist-info/WHEEL",
-            f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: {tag}\n",
-        )
-        archive.writestr("tinyother-0.1.0.dist-info/RECORD", "")
+    wheel = _tiny_wheel(tmp_path, "tinyother", tag)
     result = _run(
         [sys.executable, "-m", "pip", "install", "--no-index", "--dry-run", "--no-deps", str(wheel)]
     )

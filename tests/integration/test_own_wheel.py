@@ -70,30 +70,20 @@ def test_installed_wheel_reads_its_own_data_not_the_repository(wheel: Path, tmp_
         archive.extractall(site)  # what an installer lays out in site-packages
     # PYTHONPATH puts the unpacked wheel before any zigwheel installed in this environment.
     env = dict(os.environ, PYTHONPATH=str(site), ZIGWHEEL_CACHE_DIR=str(tmp_path / "cache"))
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, *args],
+            cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result
+
+    result = run("-c", PROBE)
     found = json.loads(result.stdout)
     assert Path(found["package"]).parent == site / "zigwheel"
     # The repository fallback (<package>/../../toolchains) would point outside the wheel.
     assert Path(found["toolchains"]) == site / "zigwheel" / "toolchains"
     assert Path(found["data"]) == site / "zigwheel" / "data"
     assert found["files"] == ["ar", "c++", "cc", "linker", "ranlib", "toolchain.cmake"]
-    shims = subprocess.run(
-        [sys.executable, "-m", "zigwheel", "shims", "-t", "x86_64", "--json"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert shims.returncode == 0, shims.stderr
+    shims = run("-m", "zigwheel", "shims", "-t", "x86_64", "--json")
     assert Path(json.loads(shims.stdout)["paths"]["cc"]).is_file()
