@@ -109,6 +109,15 @@ def _as_str(value: Any, key: str) -> str:
     raise ConfigError(msg, hint=f'quote it: {key} = "2_17"')
 
 
+def parse_test_command(value: object) -> str | None:
+    """``[tool.zigwheel] test-command``: a string, or a list of strings joined with ``&&``."""
+    if isinstance(value, list) and all(isinstance(part, str) for part in value):
+        return " && ".join(value) or None
+    if value is None:
+        return None
+    return _as_str(value, "test-command") or None
+
+
 def _policy(manylinux: str | None, musllinux: str | None, where: str) -> str | None:
     if manylinux and musllinux:
         msg = f"{where} names both a manylinux and a musllinux policy"
@@ -188,11 +197,7 @@ def resolve_settings(  # noqa: PLR0912, PLR0915 - one flat pass per layer reads 
     environment = dict(environment)
     environment_sources = dict.fromkeys(environment, PYPROJECT)
     sources["environment"] = PYPROJECT if environment else DEFAULT
-    test_command = table.get("test-command")
-    if isinstance(test_command, list) and all(isinstance(part, str) for part in test_command):
-        test_command = " && ".join(test_command) or None  # as zigwheel test reads it
-    elif test_command is not None:
-        test_command = _as_str(test_command, "test-command")
+    test_command = parse_test_command(table.get("test-command"))
 
     # environment variables
     if env.get(ENV_NAMES["targets"], "").strip():

@@ -18,6 +18,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 
 from zigwheel import roots
 from zigwheel._proc import run, tail
+from zigwheel.config import parse_test_command
 from zigwheel.debian import load_recipe
 from zigwheel.errors import CommandFailedError, ToolchainError, UnreadableInputError, ZigwheelError
 from zigwheel.policy import _LEGACY
@@ -314,26 +315,21 @@ def failure_reason(modules: Sequence[ModuleResult], python: PythonFacts) -> str:
     return ""
 
 
+def _project_table(project: Path) -> dict[str, Any] | None:
+    pyproject = project / "pyproject.toml"
+    if not pyproject.is_file():
+        return None
+    return parse_toml_text(pyproject.read_text(), source=str(pyproject))
+
+
 def project_test_command(project: Path) -> str | None:
     """The ``test-command`` of a project's ``[tool.zigwheel]`` table (a list joins with &&)."""
-    pyproject = project / "pyproject.toml"
-    if not pyproject.is_file():
-        return None
-    data = parse_toml_text(pyproject.read_text(), source=str(pyproject))
-    value = data.get("tool", {}).get("zigwheel", {}).get("test-command")
-    if isinstance(value, list):
-        return " && ".join(str(part) for part in value) or None
-    return str(value) if value else None
+    data = _project_table(project)
+    return _test_command_of(data) if data is not None else None
 
 
-def project_name(project: Path) -> str | None:
-    """The normalized distribution name (``[project] name``) of a project's pyproject.toml."""
-    pyproject = project / "pyproject.toml"
-    if not pyproject.is_file():
-        return None
-    data = parse_toml_text(pyproject.read_text(), source=str(pyproject))
-    name = data.get("project", {}).get("name")
-    return canonicalize_name(name) if isinstance(name, str) and name else None
+def _test_command_of(pyproject: Mapping[str, Any]) -> str | None:
+    return parse_test_command(pyproject.get("tool", {}).get("zigwheel", {}).get("test-command"))
 
 
 def folder_test_command(folder: Path, wheel: Path) -> str | None:
@@ -345,9 +341,13 @@ def folder_test_command(folder: Path, wheel: Path) -> str | None:
     """
     try:
         wheel_name = parse_wheel_filename(wheel.name)[0]
-        if project_name(folder) != canonicalize_name(wheel_name):
+        data = _project_table(folder)  # read once: the name and the command
+        name = data.get("project", {}).get("name") if data is not None else None
+        if data is None or not isinstance(name, str):
             return None
-        return project_test_command(folder)
+        if canonicalize_name(name) != canonicalize_name(wheel_name):
+            return None
+        return _test_command_of(data)
     except (InvalidWheelFilename, OSError, ZigwheelError):
         return None
 
