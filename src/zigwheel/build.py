@@ -372,7 +372,7 @@ def run_job(
         built = admit_wheels(job, wheels, plan.settings.out_dir, output=result.stdout)
         seconds = time.monotonic() - started
         built = [dataclasses.replace(wheel, seconds=seconds) for wheel in built]
-        progress("done", job, f"{time.monotonic() - started:.1f}s")
+        progress("done", job, f"{seconds:.1f}s")
         return built
     finally:
         shutil.rmtree(staging, ignore_errors=True)
