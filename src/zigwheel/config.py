@@ -118,18 +118,23 @@ def parse_test_command(value: object) -> str | None:
     return _as_str(value, "test-command") or None
 
 
-def _policy(manylinux: str | None, musllinux: str | None, where: str) -> str | None:
+def policy_from_flags(manylinux: str | None, musllinux: str | None, where: str) -> str | None:
+    """The policy that ``--manylinux X`` / ``--musllinux Y`` (or their table keys) name.
+
+    "2_17" -> "manylinux_2_17", "2014" -> "manylinux2014", "1_2" -> "musllinux_1_2"; None when
+    neither is given. Not validated here: resolve_target says which policies exist.
+    """
     if manylinux and musllinux:
         msg = f"{where} names both a manylinux and a musllinux policy"
         raise ConfigError(msg, hint="build glibc and musl wheels in two runs")
     if manylinux:
-        text = manylinux.strip()
+        text = manylinux.strip().lower()
         if text.startswith("manylinux"):
             return text
         # "1", "2010", "2014" are the legacy names; "2_17" the PEP 600 form.
         return f"manylinux{text}" if text.isdigit() else f"manylinux_{text}"
     if musllinux:
-        text = musllinux.strip()
+        text = musllinux.strip().lower()
         return text if text.startswith("musllinux") else f"musllinux_{text}"
     return None
 
@@ -176,7 +181,7 @@ def resolve_settings(  # noqa: PLR0912, PLR0915 - one flat pass per layer reads 
     many = _as_str(table["manylinux"], "manylinux") if "manylinux" in table else None
     musl = _as_str(table["musllinux"], "musllinux") if "musllinux" in table else None
     if many or musl:
-        policy, sources["policy"] = _policy(many, musl, "[tool.zigwheel]"), PYPROJECT
+        policy, sources["policy"] = policy_from_flags(many, musl, "[tool.zigwheel]"), PYPROJECT
     if "interpreters" in table:
         interpreters = _interpreter_list(
             _as_list(table["interpreters"], "interpreters"), "[tool.zigwheel] interpreters"
@@ -202,7 +207,7 @@ def resolve_settings(  # noqa: PLR0912, PLR0915 - one flat pass per layer reads 
     # environment variables
     if env.get(ENV_NAMES["targets"], "").strip():
         targets, sources["targets"] = _split_list(env[ENV_NAMES["targets"]]), ENVIRONMENT
-    env_policy = _policy(
+    env_policy = policy_from_flags(
         env.get(ENV_NAMES["manylinux"], "").strip() or None,
         env.get(ENV_NAMES["musllinux"], "").strip() or None,
         "the environment (ZIGWHEEL_MANYLINUX / ZIGWHEEL_MUSLLINUX)",
@@ -230,7 +235,7 @@ def resolve_settings(  # noqa: PLR0912, PLR0915 - one flat pass per layer reads 
     flag_targets = [item for value in flags.targets for item in _split_list(value)]
     if flag_targets:
         targets, sources["targets"] = flag_targets, FLAG
-    flag_policy = _policy(flags.manylinux, flags.musllinux, "the command line")
+    flag_policy = policy_from_flags(flags.manylinux, flags.musllinux, "the command line")
     if flag_policy:
         policy, sources["policy"] = flag_policy, FLAG
     flag_interpreters = _interpreter_list(flags.interpreters, "--interpreter")

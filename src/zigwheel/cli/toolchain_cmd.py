@@ -26,24 +26,18 @@ def _policy_text(manylinux: str | None, musllinux: str | None, arch: str) -> str
     if manylinux and musllinux:
         msg = "--manylinux and --musllinux were both given"
         raise ConfigError(msg, hint="pick one libc: --manylinux 2_17 or --musllinux 1_2")
-    if musllinux:
-        return _family_policy("--musllinux", musllinux, "musllinux")
-    if manylinux:
-        return _family_policy("--manylinux", manylinux, "manylinux")
-    from zigwheel.targets import default_policy, parse_arch  # noqa: PLC0415
+    from zigwheel.config import policy_from_flags  # noqa: PLC0415
+    from zigwheel.targets import default_policy, parse_arch, parse_policy  # noqa: PLC0415
 
-    return default_policy(parse_arch(arch))
-
-
-def _family_policy(option: str, given: str, family: str) -> str:
-    """``1_2`` -> ``musllinux_1_2``; an error names what the user typed, not the expansion."""
-    from zigwheel.targets import parse_policy  # noqa: PLC0415
-
-    text = given.strip().lower()
-    full = text if text.startswith(family) else f"{family}_{text}"
+    # The same spelling rules as zigwheel build ("2_17", "2014", "manylinux_2_28", "1_2").
+    full = policy_from_flags(manylinux, musllinux, "the command line")
+    if full is None:
+        return default_policy(parse_arch(arch))
+    option, given = ("--manylinux", manylinux) if manylinux else ("--musllinux", musllinux)
     try:
         parse_policy(full)
-    except ConfigError as err:
+    except ConfigError as err:  # name what the user typed, not its expansion
+        family = option.lstrip("-")
         msg = f"{option} {given!r} is not a {family} policy"
         raise ConfigError(msg, hint=err.hint) from err
     return full
