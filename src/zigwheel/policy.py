@@ -32,7 +32,10 @@ TAG_ARCHES: dict[str, str] = {
     "riscv64": "riscv64",
     "loongarch64": "loongarch64",
 }
-_LEGACY = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+# The legacy manylinux names and the glibc version each stands for (PEP 600's aliases).
+LEGACY_MANYLINUX_VERSIONS = {
+    "manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17),
+}  # fmt: skip
 _TAG_RE = re.compile(
     r"^(?:(?P<pep>manylinux|musllinux)_(?P<major>\d+)_(?P<minor>\d+)"
     r"|(?P<legacy>manylinux1|manylinux2010|manylinux2014)|(?P<linux>linux))_(?P<arch>.+)$"
@@ -68,7 +71,7 @@ def parse_platform_tag(tag: str) -> PlatformTag:
     if match["linux"]:
         return PlatformTag(tag, "linux", None, arch, baseline)
     if match["legacy"]:
-        return PlatformTag(tag, GLIBC, _LEGACY[match["legacy"]], arch, baseline)
+        return PlatformTag(tag, GLIBC, LEGACY_MANYLINUX_VERSIONS[match["legacy"]], arch, baseline)
     libc = GLIBC if match["pep"] == "manylinux" else MUSL
     return PlatformTag(tag, libc, (int(match["major"]), int(match["minor"])), arch, baseline)
 

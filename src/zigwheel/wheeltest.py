@@ -21,7 +21,7 @@ from zigwheel._proc import run, tail
 from zigwheel.config import parse_test_command
 from zigwheel.debian import load_recipe
 from zigwheel.errors import CommandFailedError, ToolchainError, UnreadableInputError, ZigwheelError
-from zigwheel.policy import _LEGACY
+from zigwheel.policy import LEGACY_MANYLINUX_VERSIONS
 from zigwheel.resources import parse_toml_text
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,9 @@ _GLIBC_MISSING = re.compile(r"version [`'](GLIBC_[0-9.]+)' not found")
 # Oldest glibc minor per architecture for which manylinux tags exist.
 _OLDEST_GLIBC_MINOR = {"x86_64": 5, "i686": 5}
 # The legacy aliases (manylinux2014 = manylinux_2_17, ...), from the policy module's table.
-_LEGACY_MANYLINUX = {version: name for name, version in _LEGACY.items()}
+_LEGACY_MANYLINUX = {
+    version: name for name, version in LEGACY_MANYLINUX_VERSIONS.items()
+}
 
 _SMOKE = """\
 import importlib, json, sys, traceback
