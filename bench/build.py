@@ -39,7 +39,7 @@ def _timed(command: list[str], env: dict[str, str]) -> float:
 
 
 def _pinned_zig_env(env: dict[str, str]) -> dict[str, str]:
-    from zigwheel.zig import locate_zig  # noqa: PLC0415 - needs zigwheel importable
+    from zigwheel.toolchain.zig import locate_zig  # noqa: PLC0415 - needs zigwheel importable
 
     zig = locate_zig(env)
     pinned = {"CARGO_ZIGBUILD_PYTHON_PATH": sys.executable}

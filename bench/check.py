@@ -50,7 +50,7 @@ def main() -> int:
         print("no corpus wheels could be downloaded")
         return 1
 
-    from zigwheel.check import check_wheel  # noqa: PLC0415 - after the corpus is ready
+    from zigwheel.compliance.analysis import check_wheel  # noqa: PLC0415 - after the corpus is ready
 
     zigwheel = [sys.executable, "-m", "zigwheel", "check", "--json"]
     auditwheel = [sys.executable, "-m", "auditwheel", "show", "--json"]

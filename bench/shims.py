@@ -23,10 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from zigwheel.rewrite import rules_for
-from zigwheel.shims import baked_flags, install_shims, render_shims
-from zigwheel.targets import resolve_target
-from zigwheel.zig import locate_zig
+from zigwheel.toolchain.rewrite import rules_for
+from zigwheel.toolchain.shims import baked_flags, install_shims, render_shims
+from zigwheel.toolchain.targets import resolve_target
+from zigwheel.toolchain.zig import locate_zig
 
 SOURCE = """
 #include <math.h>

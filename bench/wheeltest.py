@@ -21,7 +21,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from zigwheel import roots, wheeltest
+from zigwheel.runtime import roots, wheeltest
 
 SOURCE = """
 #define Py_LIMITED_API 0x03090000

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import auditwheel
 
-from zigwheel.targets import Arch, load_table
-from zigwheel.zig import locate_zig
+from zigwheel.toolchain.targets import Arch, load_table
+from zigwheel.toolchain.zig import locate_zig
 
 TARGETS = Path(__file__).resolve().parent.parent / "toolchains" / "targets.toml"
 THIRTY_TWO_BIT = {Arch.I686, Arch.ARMV7L}

@@ -60,8 +60,8 @@ def _build_example(name: str, arch: str, *, native: bool, out_root: Path) -> Pat
     if native:
         return _build_native(EXAMPLES / name, out)
     # Through zigwheel's own build use-case, so every consumer of this fixture exercises it.
-    from zigwheel.build import build_wheels, host_arch_name, plan_build, read_project  # noqa: PLC0415
-    from zigwheel.config import FlagValues, resolve_settings  # noqa: PLC0415
+    from zigwheel.builder.jobs import build_wheels, host_arch_name, plan_build, read_project  # noqa: PLC0415
+    from zigwheel.builder.settings import FlagValues, resolve_settings  # noqa: PLC0415
 
     env = dict(os.environ)
     project = read_project(EXAMPLES / name)

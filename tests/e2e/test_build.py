@@ -19,7 +19,7 @@ import pytest
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
 
-from zigwheel.check import check_wheel
+from zigwheel.compliance.analysis import check_wheel
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = ("hello-abi3", "cmix", "versioned")
@@ -162,9 +162,9 @@ def test_non_compliant_wheel_never_reaches_the_output(tmp_path: Path) -> None:
     maturin's own audit is skipped (as a user may do), so only zigwheel's check stands between
     the wheel and the output folder.
     """
-    from zigwheel.shims import install_shims  # noqa: PLC0415
-    from zigwheel.targets import resolve_target  # noqa: PLC0415
-    from zigwheel.zig import locate_zig  # noqa: PLC0415
+    from zigwheel.toolchain.shims import install_shims  # noqa: PLC0415
+    from zigwheel.toolchain.targets import resolve_target  # noqa: PLC0415
+    from zigwheel.toolchain.zig import locate_zig  # noqa: PLC0415
 
     env = dict(os.environ)
     shims = install_shims(resolve_target("x86_64", "2_17"), locate_zig(env), tmp_path / "cache")

@@ -14,8 +14,8 @@ from types import ModuleType
 import platformdirs
 import pytest
 
-from zigwheel.check import WheelReport, check_wheel
-from zigwheel.policy import parse_platform_tag
+from zigwheel.compliance.analysis import WheelReport, check_wheel
+from zigwheel.compliance.policy import parse_platform_tag
 
 # (requirement, platform family, python version). Pinned so the corpus never changes under us.
 X86 = "x86_64"

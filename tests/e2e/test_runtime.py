@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from zigwheel import roots, wheeltest
+from zigwheel.runtime import roots, wheeltest
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 

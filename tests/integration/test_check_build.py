@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from zigwheel.check import check_wheel
-from zigwheel.policy import ladder
+from zigwheel.compliance.analysis import check_wheel
+from zigwheel.compliance.policy import ladder
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -506,7 +506,7 @@ def _pyelftools_facts(data: bytes) -> dict[str, object]:
 
 
 def test_decoder_agrees_with_pyelftools_full_parse(real_elves: dict[str, bytes]) -> None:
-    from zigwheel.elf import parse_elf  # noqa: PLC0415
+    from zigwheel.compliance.elf import parse_elf  # noqa: PLC0415
 
     kinds = set()
     for name, data in real_elves.items():

@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from zigwheel.check import WheelReport, check_wheel
-from zigwheel.wheelfile import Limits
+from zigwheel.compliance.analysis import WheelReport, check_wheel
+from zigwheel.compliance.archive import Limits
 
 # Small caps so that a mutated size field cannot make one example slow.
 LIMITS = Limits(max_member_bytes=8 << 20, max_wheel_bytes=16 << 20)

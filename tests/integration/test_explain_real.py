@@ -160,7 +160,7 @@ def test_loader_reports_a_missing_glibc_version(tmp_path: Path) -> None:
 @pytest.mark.skipif(shutil.which("g++") is None, reason="needs the host's g++")
 def test_older_root_lacks_the_hosts_libstdcxx_version(tmp_path: Path) -> None:
     """A C++ program linked by the host's g++ does not start on Debian 11 (older libstdc++)."""
-    from zigwheel import roots  # noqa: PLC0415
+    from zigwheel.runtime import roots  # noqa: PLC0415
 
     if _host_glibc() < (2, 34):
         pytest.skip("needs a host newer than Debian 11")
@@ -264,7 +264,7 @@ def test_twine_upload_without_credentials_or_terminal(tmp_path: Path) -> None:
 
 def _cargo_with_std(triple: str) -> tuple[str, str] | None:
     """A (cargo, rustc) pair on PATH whose rustc has ``triple``'s standard library."""
-    from zigwheel.rustenv import has_std  # noqa: PLC0415
+    from zigwheel.toolchain.rustenv import has_std  # noqa: PLC0415
 
     for folder in os.environ.get("PATH", "").split(os.pathsep):
         rustc, cargo = Path(folder) / "rustc", Path(folder) / "cargo"

@@ -18,8 +18,8 @@ PIP_WHEEL = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isol
 PROBE = """
 import json, zigwheel
 from zigwheel.resources import data_dir, toolchains_dir
-from zigwheel.shims import render_shims
-from zigwheel.targets import pinned_zig_version, resolve_target
+from zigwheel.toolchain.shims import render_shims
+from zigwheel.toolchain.targets import pinned_zig_version, resolve_target
 files = render_shims(resolve_target("aarch64", "musllinux_1_2"), ["zig"])
 print(json.dumps({"package": zigwheel.__file__, "toolchains": str(toolchains_dir()),
                   "data": str(data_dir()), "pin": pinned_zig_version(), "files": sorted(files)}))

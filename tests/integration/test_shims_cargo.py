@@ -12,10 +12,10 @@ import pytest
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
 
-from zigwheel.rustenv import rust_std_installed
-from zigwheel.shims import install_shims
-from zigwheel.targets import resolve_target
-from zigwheel.zig import locate_zig
+from zigwheel.toolchain.rustenv import rust_std_installed
+from zigwheel.toolchain.shims import install_shims
+from zigwheel.toolchain.targets import resolve_target
+from zigwheel.toolchain.zig import locate_zig
 
 CARGO_TOML = """
 [package]

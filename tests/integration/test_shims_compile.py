@@ -14,9 +14,9 @@ import pytest
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
 
-from zigwheel.shims import MANIFEST, ShimSet, install_shims, render_shims
-from zigwheel.targets import Arch, load_table, resolve_target
-from zigwheel.zig import Zig, locate_zig
+from zigwheel.toolchain.shims import MANIFEST, ShimSet, install_shims, render_shims
+from zigwheel.toolchain.targets import Arch, load_table, resolve_target
+from zigwheel.toolchain.zig import Zig, locate_zig
 
 # Functions whose default symbol version on a modern glibc is newer than 2.17:
 # pow/exp/log -> GLIBC_2.29, fcntl -> GLIBC_2.28 (fcntl64), stat -> GLIBC_2.33,
@@ -399,9 +399,9 @@ def test_cli_env_output_evaluates_in_sh(session_cache: Path, tmp_path: Path) -> 
 CONCURRENT_PUBLISH = """
 import json, sys, time
 from pathlib import Path
-from zigwheel.shims import publish_shims, render_shims
-from zigwheel.targets import resolve_target
-from zigwheel.zig import Zig
+from zigwheel.toolchain.shims import publish_shims, render_shims
+from zigwheel.toolchain.targets import resolve_target
+from zigwheel.toolchain.zig import Zig
 cache, binary, version, go = Path(sys.argv[1]), sys.argv[2], sys.argv[3], Path(sys.argv[4])
 zig = Zig(path=Path(binary), version=version, pinned=version, command=(binary,))
 target = resolve_target("x86_64", "manylinux_2_17")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from zigwheel import roots, wheeltest
+from zigwheel.runtime import roots, wheeltest
 
 # A limited-API (abi3, Python >= 3.9) module whose `spawn()` starts a thread: with the host's
 # glibc 2.36, gcc binds pthread_create to GLIBC_2.34; zig for glibc 2.17 binds it to 2.2.5.

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from zigwheel import debian, roots
 from zigwheel.errors import ConfigError, UnreadableInputError
+from zigwheel.runtime import debian, roots
 
 pytestmark = [pytest.mark.slow, pytest.mark.network]
 

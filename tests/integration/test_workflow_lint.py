@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from zigwheel.workflow import render_github_workflow, resolve_targets
+from zigwheel.release.workflow import render_github_workflow, resolve_targets
 
 
 def _actionlint() -> str:

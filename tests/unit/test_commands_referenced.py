@@ -11,7 +11,7 @@ import typer
 
 from zigwheel.cli import app
 from zigwheel.explain import load_rules
-from zigwheel.workflow import render_github_workflow, resolve_targets
+from zigwheel.release.workflow import render_github_workflow, resolve_targets
 
 ROOT = typer.main.get_command(app)
 

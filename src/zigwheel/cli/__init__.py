@@ -10,7 +10,7 @@ from types import FrameType
 
 import typer
 
-from zigwheel import __version__
+from zigwheel._version import __version__
 from zigwheel.cli import build_cmd, check_cmd, ci_cmd, test_cmd, toolchain_cmd
 from zigwheel.cli._console import err_console
 from zigwheel.errors import EXIT_USAGE, ZigwheelError

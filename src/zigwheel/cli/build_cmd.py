@@ -12,7 +12,7 @@ import typer
 from zigwheel.cli._console import err_console, on_github_actions, out_console, print_json
 
 if TYPE_CHECKING:
-    from zigwheel.build import BuildFailure, BuildJob, BuildPlan, BuiltWheel
+    from zigwheel.builder.jobs import BuildFailure, BuildJob, BuildPlan, BuiltWheel
 
 
 def _setting_text(plan: BuildPlan, key: str) -> str:
@@ -181,14 +181,14 @@ def register(app: typer.Typer) -> None:
         Exit codes: 0 built, 1 a wheel was not compliant, 2 bad settings, 3 a missing tool or
         Rust target, 5 maturin failed. Wheels of targets built before a failure stay.
         """
-        from zigwheel.build import (  # noqa: PLC0415
+        from zigwheel.builder.jobs import (  # noqa: PLC0415
             BuildFailure,
             build_wheels,
             host_arch_name,
             plan_build,
             read_project,
         )
-        from zigwheel.config import FlagValues, resolve_settings  # noqa: PLC0415
+        from zigwheel.builder.settings import FlagValues, resolve_settings  # noqa: PLC0415
 
         env = dict(os.environ)
         project = read_project(project_dir)

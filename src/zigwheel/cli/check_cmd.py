@@ -21,7 +21,7 @@ from zigwheel.errors import EXIT_FAILED_CHECK, EXIT_OK, EXIT_UNREADABLE
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from zigwheel.check import ElfReport, WheelReport
+    from zigwheel.compliance.analysis import ElfReport, WheelReport
 
 HELP = (
     "Check wheels against the manylinux/musllinux policies, without unpacking them.\n\n"
@@ -48,7 +48,7 @@ _OFFENDING_SHOWN = 8
 def _render_elf_row(elf: ElfReport) -> tuple[str, str, str, str]:
     from rich.markup import escape  # noqa: PLC0415 - keep `zigwheel --help` fast
 
-    from zigwheel.policy import newest_versions  # noqa: PLC0415
+    from zigwheel.compliance.policy import newest_versions  # noqa: PLC0415
 
     # Each DT_NEEDED library with the newest version it is asked for in each namespace; then
     # libraries only the version needs name (the loader, usually).
@@ -125,7 +125,7 @@ def check(
     ] = None,
 ) -> None:
     """Check wheels against the manylinux/musllinux policies."""
-    from zigwheel.check import check_paths, reports_to_json  # noqa: PLC0415
+    from zigwheel.compliance.analysis import check_paths, reports_to_json  # noqa: PLC0415
 
     reports = check_paths(wheels)
     if as_json:

@@ -20,9 +20,8 @@ from zigwheel.cli._console import (
 )
 from zigwheel.errors import EXIT_FAILED_CHECK, CommandFailedError
 from zigwheel.explain import JSON_VERSION, Explanation, explain, read_log
-from zigwheel.publish import PublishResult, choose_repository, publish
-from zigwheel.targets import parse_arch, parse_policy
-from zigwheel.workflow import (
+from zigwheel.release.publish import PublishResult, choose_repository, publish
+from zigwheel.release.workflow import (
     DEFAULT_OUTPUT,
     DEFAULT_POLICIES,
     DEFAULT_TARGETS,
@@ -35,6 +34,7 @@ from zigwheel.workflow import (
     resolve_targets,
     write_workflow,
 )
+from zigwheel.toolchain.targets import parse_arch, parse_policy
 
 
 def explain_command(

@@ -19,8 +19,8 @@ from zigwheel.cli._console import (
 from zigwheel.errors import EXIT_FAILED_CHECK, ConfigError
 
 if TYPE_CHECKING:
-    from zigwheel.roots import BuiltRoot
-    from zigwheel.wheeltest import WheelTestResult
+    from zigwheel.runtime.roots import BuiltRoot
+    from zigwheel.runtime.wheeltest import WheelTestResult
 
 root_app = typer.Typer(
     name="root",
@@ -64,7 +64,7 @@ def _debian_root(
     python: str | None = None,
     packages: list[str] | None = None,
 ) -> BuiltRoot:
-    from zigwheel import roots  # noqa: PLC0415
+    from zigwheel.runtime import roots  # noqa: PLC0415
 
     return roots.ensure_debian_root(
         release,
@@ -141,8 +141,8 @@ def wheel_test_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
     """Install each wheel into a throwaway environment and import its extension modules."""
-    from zigwheel import wheeltest  # noqa: PLC0415
     from zigwheel.cache import default_cache_dir  # noqa: PLC0415
+    from zigwheel.runtime import wheeltest  # noqa: PLC0415
 
     paths = _expand(wheels)
     root_dir = _resolve_root(root)
@@ -263,8 +263,8 @@ def root_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print the roots as JSON.")] = False,
 ) -> None:
     """List the root filesystems in zigwheel's cache."""
-    from zigwheel import roots  # noqa: PLC0415
     from zigwheel.cache import default_cache_dir  # noqa: PLC0415
+    from zigwheel.runtime import roots  # noqa: PLC0415
 
     found = roots.cached_roots(default_cache_dir(os.environ) / "roots")
     described = [{"path": str(p), **(roots.read_marker(p) or {})} for p in found]

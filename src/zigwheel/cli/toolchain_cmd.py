@@ -26,8 +26,8 @@ def _policy_text(manylinux: str | None, musllinux: str | None, arch: str) -> str
     if manylinux and musllinux:
         msg = "--manylinux and --musllinux were both given"
         raise ConfigError(msg, hint="pick one libc: --manylinux 2_17 or --musllinux 1_2")
-    from zigwheel.config import policy_from_flags  # noqa: PLC0415
-    from zigwheel.targets import default_policy, parse_arch, parse_policy  # noqa: PLC0415
+    from zigwheel.builder.settings import policy_from_flags  # noqa: PLC0415
+    from zigwheel.toolchain.targets import default_policy, parse_arch, parse_policy  # noqa: PLC0415
 
     # The same spelling rules as zigwheel build ("2_17", "2014", "manylinux_2_28", "1_2").
     full = policy_from_flags(manylinux, musllinux, "the command line")
@@ -48,7 +48,7 @@ def toolchain(json_output: bool = JSON_OPTION) -> None:
 
     Exit code 3 when that zig is not the pinned version (it is still shown).
     """
-    from zigwheel.zig import locate_zig  # noqa: PLC0415
+    from zigwheel.toolchain.zig import locate_zig  # noqa: PLC0415
 
     zig = locate_zig(os.environ, require_pin=False)
     if json_output:
@@ -85,10 +85,10 @@ def shims(
 ) -> None:
     """Install (if needed) and show the zig cc/c++/ar/ranlib/linker shims of a target."""
     from zigwheel.cache import cache_root  # noqa: PLC0415
-    from zigwheel.rewrite import rules_for  # noqa: PLC0415
-    from zigwheel.shims import install_shims  # noqa: PLC0415
-    from zigwheel.targets import resolve_target  # noqa: PLC0415
-    from zigwheel.zig import locate_zig  # noqa: PLC0415
+    from zigwheel.toolchain.rewrite import rules_for  # noqa: PLC0415
+    from zigwheel.toolchain.shims import install_shims  # noqa: PLC0415
+    from zigwheel.toolchain.targets import resolve_target  # noqa: PLC0415
+    from zigwheel.toolchain.zig import locate_zig  # noqa: PLC0415
 
     resolved = resolve_target(target, _policy_text(manylinux, musllinux, target))
     zig = locate_zig(os.environ)
@@ -116,8 +116,8 @@ def doctor(
 
     Exit codes: 0 nothing missing, 1 something is missing, 2 a bad --target or --manylinux.
     """
-    from zigwheel.doctor import default_arches, run_doctor  # noqa: PLC0415
-    from zigwheel.targets import default_policy, parse_arch, resolve_target  # noqa: PLC0415
+    from zigwheel.toolchain.doctor import default_arches, run_doctor  # noqa: PLC0415
+    from zigwheel.toolchain.targets import default_policy, parse_arch, resolve_target  # noqa: PLC0415
 
     arches = [parse_arch(name) for name in target] if target else default_arches()
     # A policy that was asked for is validated like build validates it (ConfigError: exit 2);

@@ -1,0 +1,504 @@
+"""Use-case: plan and run `maturin build --zig` per target, and let only compliant wheels out."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from zigwheel import _proc
+from zigwheel.builder.settings import BuildSettings
+from zigwheel.cache import cache_root
+from zigwheel.compliance.analysis import WheelReport, check_wheel
+from zigwheel.compliance.policy import version_key
+from zigwheel.errors import (
+    EXIT_COMMAND,
+    EXIT_FAILED_CHECK,
+    ConfigError,
+    ToolchainError,
+    ZigwheelError,
+)
+from zigwheel.explain import Explanation, explain
+from zigwheel.resources import load_toml, parse_toml_text, toolchains_dir
+from zigwheel.toolchain.rustenv import choose_rustc
+from zigwheel.toolchain.shims import install_shims
+from zigwheel.toolchain.targets import Target, default_policy, parse_arch, resolve_target
+from zigwheel.toolchain.zig import Zig, locate_zig
+
+# Interpreter versions a non-abi3 crate may be built for when requires-python allows them.
+KNOWN_PYTHONS = tuple(f"3.{minor}" for minor in range(9, 15))
+
+
+@dataclass(frozen=True)
+class Project:
+    """What zigwheel needs to know of a maturin project."""
+
+    directory: Path
+    manifest: Path
+    name: str
+    abi3: bool
+    requires_python: str | None
+    pyproject: Mapping[str, Any]
+    lock_packages: frozenset[str]
+
+
+@dataclass(frozen=True)
+class BuildJob:
+    """One maturin invocation: a target and the interpreters to build for."""
+
+    target: Target
+    interpreters: tuple[str, ...]
+    rustc: str | None  # a RUSTC to use instead of the default, when only it has the target's std
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """The resolved build matrix."""
+
+    project: Project
+    settings: BuildSettings
+    jobs: tuple[BuildJob, ...]
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready description of the plan and where each setting came from."""
+        return {
+            "project": str(self.project.directory),
+            "abi3": self.project.abi3,
+            "out_dir": str(self.settings.out_dir),
+            "maturin_args": list(self.settings.maturin_args),
+            "policy": self.settings.policy,
+            "environment": {
+                name: {"value": value, "source": self.settings.environment_sources.get(name)}
+                for name, value in self.settings.environment.items()
+            },
+            "sources": dict(self.settings.sources),
+            "warnings": list(self.warnings),
+            "jobs": [
+                {
+                    "arch": job.target.arch.value,
+                    "policy": job.target.policy,
+                    "platform_tag": job.target.platform_tag,
+                    "rust_triple": job.target.rust_triple,
+                    "zig_triple": job.target.zig_triple,
+                    "interpreters": list(job.interpreters),
+                    "rustc": job.rustc,
+                }
+                for job in self.jobs
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class BuiltWheel:
+    """A checked wheel in the output folder."""
+
+    path: Path
+    target: Target
+    policy: str
+    size: int
+    sha256: str
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready description."""
+        return {
+            "wheel": self.path.name,
+            "path": str(self.path),
+            "target": self.target.platform_tag,
+            "policy": self.policy,
+            "size": self.size,
+            "sha256": self.sha256,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+class BuildFailure(ZigwheelError):
+    """A target failed. ``built`` holds the checked wheels earlier targets already wrote."""
+
+    exit_code = EXIT_FAILED_CHECK
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job: BuildJob,
+        output: str = "",
+        report: WheelReport | None = None,
+        explanations: Sequence[Explanation] = (),
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.job = job
+        self.output = output
+        self.report = report
+        self.explanations = list(explanations)
+        self.built: list[BuiltWheel] = []
+
+
+class MaturinFailed(BuildFailure):
+    """maturin exited non-zero or produced no wheel: an external command failed."""
+
+    exit_code = EXIT_COMMAND
+
+
+class NonCompliantWheel(BuildFailure):
+    """maturin built a wheel but zigwheel's check refused it: a check result."""
+
+    exit_code = EXIT_FAILED_CHECK
+
+
+Progress = Callable[[str, BuildJob, str], None]
+
+
+# -- reading the project -------------------------------------------------------------------
+
+
+def _abi3(cargo: Mapping[str, Any], maturin: Mapping[str, Any]) -> bool:
+    """Whether pyo3's abi3 feature is on: in a pyo3 dependency's features, in the crate's
+    default features (``"pyo3/abi3-py39"``), or in ``[tool.maturin] features``."""
+    features: list[object] = []
+    for section in ("dependencies", "target"):
+        table = cargo.get(section, {})
+        deps = [table] if section == "dependencies" else [
+            value.get("dependencies", {}) for value in table.values() if isinstance(value, dict)
+        ]
+        for dep_table in deps:
+            pyo3 = dep_table.get("pyo3")
+            if isinstance(pyo3, dict):
+                features.extend(pyo3.get("features", []))
+    crate_features = cargo.get("features", {})
+    enabled = ["default", *(maturin.get("features", []) or [])]
+    seen: set[str] = set()
+    while enabled:  # follow feature names to what they enable, e.g. default -> abi3 -> pyo3/abi3
+        name = str(enabled.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        if name.startswith(("pyo3/", "pyo3?/")):
+            features.append(name.split("/", 1)[1])
+        elif isinstance(crate_features, dict) and isinstance(crate_features.get(name), list):
+            enabled.extend(str(item) for item in crate_features[name])
+    return any(str(feature).startswith("abi3") for feature in features)
+
+
+def read_project(directory: Path) -> Project:
+    """Read pyproject.toml, Cargo.toml and Cargo.lock of a maturin project."""
+    directory = directory.resolve()
+    pyproject_path = directory / "pyproject.toml"
+    pyproject: dict[str, Any] = {}
+    if pyproject_path.is_file():
+        pyproject = parse_toml_text(pyproject_path.read_text(), source=str(pyproject_path))
+    manifest_rel = pyproject.get("tool", {}).get("maturin", {}).get("manifest-path", "Cargo.toml")
+    manifest = directory / str(manifest_rel)
+    if not manifest.is_file():
+        msg = f"{directory} has no Cargo.toml"
+        raise ConfigError(msg, hint="run zigwheel build in a maturin/PyO3 project folder")
+    cargo = parse_toml_text(manifest.read_text(), source=str(manifest))
+    lock_packages: set[str] = set()
+    for lock in (manifest.parent / "Cargo.lock", directory / "Cargo.lock"):
+        if lock.is_file():
+            parsed = parse_toml_text(lock.read_text(), source=str(lock))
+            lock_packages |= {str(pkg.get("name")) for pkg in parsed.get("package", [])}
+            break
+    project_table = pyproject.get("project", {})
+    name = str(project_table.get("name") or cargo.get("package", {}).get("name") or directory.name)
+    return Project(
+        directory=directory,
+        manifest=manifest,
+        name=name,
+        abi3=_abi3(cargo, pyproject.get("tool", {}).get("maturin", {})),
+        requires_python=project_table.get("requires-python"),
+        pyproject=pyproject,
+        lock_packages=frozenset(lock_packages),
+    )
+
+
+def system_crate_problems(lock_packages: frozenset[str]) -> tuple[list[str], list[str]]:
+    """(errors, warnings) for crates in Cargo.lock that need a system C library."""
+    data = load_toml(toolchains_dir() / "system-crates.toml")
+    errors: list[str] = []
+    warnings: list[str] = []
+    for entry in data.get("crate", []):
+        name = entry["name"]
+        if name in lock_packages and not set(entry.get("unless", [])) & lock_packages:
+            text = f"{name} links the system's {entry['library']}; {entry['fix']}"
+            (warnings if entry.get("warn_only") else errors).append(text)
+    return errors, warnings
+
+
+# -- planning --------------------------------------------------------------------------------
+
+
+def _interpreters(project: Project, settings: BuildSettings) -> tuple[str, ...]:
+    if settings.interpreters or project.abi3:
+        return tuple(settings.interpreters)
+    host = f"{sys.version_info.major}.{sys.version_info.minor}"
+    try:
+        spec = SpecifierSet(project.requires_python or "")
+    except InvalidSpecifier as err:
+        msg = f"requires-python {project.requires_python!r} is not a valid specifier"
+        raise ConfigError(msg, hint="fix [project] requires-python") from err
+    # One interpreter by default: the host's when the project allows it, else its oldest.
+    if spec.contains(host):
+        return (host,)
+    allowed = [version for version in KNOWN_PYTHONS if spec.contains(version)]
+    if not allowed:
+        msg = f"no known Python version satisfies requires-python {project.requires_python!r}"
+        raise ConfigError(msg, hint="pass the interpreters with -i 3.X")
+    return (allowed[0],)
+
+
+def plan_build(project: Project, settings: BuildSettings, env: Mapping[str, str]) -> BuildPlan:
+    """Resolve targets, policies, interpreters and compilers; catch missing prerequisites."""
+    errors, warnings = system_crate_problems(project.lock_packages)
+    if errors:
+        msg = f"{project.name} needs a C library zig cannot link for the target: {errors[0]}"
+        raise ConfigError(msg, hint=errors[0].split("; ", 1)[1])
+    interpreters = _interpreters(project, settings)
+    targets = [
+        resolve_target(arch, settings.policy or default_policy(arch))
+        for arch in map(parse_arch, settings.targets)
+    ]
+    # A missing cargo explains every later failure; say it before probing each target's std.
+    if shutil.which("cargo", path=env.get("PATH")) is None:
+        msg = "cargo was not found"
+        raise ToolchainError(msg, hint="install Rust (https://rustup.rs), then run zigwheel doctor")
+    # A RUSTC in [tool.zigwheel] environment is as much the user's choice as one in the shell.
+    rust_env = {**env, **settings.environment}
+    jobs: list[BuildJob] = []
+    for target in targets:
+        choice = choose_rustc(target.rust_triple, rust_env)
+        if choice.rustc is None:
+            raise choice.error(rust_env)
+        jobs.append(BuildJob(target, interpreters, choice.override))
+    return BuildPlan(project, settings, tuple(jobs), tuple(warnings))
+
+
+# -- building --------------------------------------------------------------------------------
+
+
+def maturin_command(plan: BuildPlan, job: BuildJob, out: Path) -> list[str]:
+    """The maturin command line of one job."""
+    command = [
+        sys.executable, "-m", "maturin", "build", "--release", "--zig", "--strip",
+        "--target", job.target.rust_triple,
+        "--compatibility", job.target.policy,
+        "--manifest-path", str(plan.project.manifest),
+        "--out", str(out),
+    ]  # fmt: skip
+    if job.interpreters:
+        command += ["--interpreter", *(_interpreter_arg(version) for version in job.interpreters)]
+    return command + list(plan.settings.maturin_args)
+
+
+def _interpreter_arg(version: str) -> str:
+    # "3.11" -> "python3.11": maturin cross-compiles for a named version with its bundled
+    # sysconfig data; a path (e.g. an existing interpreter) is passed through.
+    return f"python{version}" if version[:1].isdigit() else version
+
+
+def build_env(job: BuildJob, zig: Zig, base: Mapping[str, str], cache: Path) -> dict[str, str]:
+    """The environment maturin runs in for one job."""
+    env = dict(base)
+    shims = install_shims(job.target, zig, cache)
+    shim_env = shims.env()
+    # maturin's embedded cargo-zigbuild links the Rust code itself and knows rustc's link
+    # arguments (and keeps build scripts on the host linker); zigwheel's shims serve C/C++
+    # compiled by build scripts (cc crate, cmake) and archives, so the linker entry stays out.
+    shim_env.pop(f"CARGO_TARGET_{job.target.env_triple.upper()}_LINKER", None)
+    for name, value in shim_env.items():
+        env.setdefault(name, value)  # the user's own CC_<triple> etc. win
+    # The pinned zig, both ways maturin looks for it.
+    env["CARGO_ZIGBUILD_PYTHON_PATH"] = sys.executable
+    if zig.direct:
+        env["CARGO_ZIGBUILD_ZIG_PATH"] = str(zig.path)
+    if job.rustc:
+        env["RUSTC"] = job.rustc
+    return env
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _offending_summary(report: WheelReport) -> str:
+    symbols = [item.label for elf in report.elves for item in elf.offending]
+    if symbols:
+        shown = ", ".join(sorted(set(symbols))[:8])
+        return f"{shown}{' ...' if len(set(symbols)) > 8 else ''}"
+    return "; ".join(report.problems[:3])
+
+
+def run_job(
+    plan: BuildPlan,
+    job: BuildJob,
+    *,
+    zig: Zig,
+    env: Mapping[str, str],
+    staging_root: Path,
+    progress: Progress,
+) -> list[BuiltWheel]:
+    """Build, check and publish into the output folder the wheels of one job."""
+    started = time.monotonic()
+    staging = Path(tempfile.mkdtemp(prefix=".zigwheel-", dir=staging_root))
+    try:
+        progress("start", job, "")
+        job_env = build_env(job, zig, {**env, **plan.settings.environment}, cache_root(env))
+        command = maturin_command(plan, job, staging)
+        result = _proc.run(
+            command, env=job_env, cwd=plan.project.directory, check=False, own_group=True
+        )
+        progress("output", job, result.stdout)
+        if result.returncode != 0:
+            raise _maturin_failure(job, result.stdout, result.returncode)
+        wheels = sorted(staging.glob("*.whl"))
+        if not wheels:
+            msg = f"maturin produced no wheel for {job.target.platform_tag}"
+            raise MaturinFailed(msg, job=job, output=result.stdout)
+        built = admit_wheels(job, wheels, plan.settings.out_dir, output=result.stdout)
+        seconds = time.monotonic() - started
+        built = [dataclasses.replace(wheel, seconds=seconds) for wheel in built]
+        progress("done", job, f"{seconds:.1f}s")
+        return built
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def zig_link_log(policy: str, versions: str, content: str | None = None) -> str:
+    """A log line, in the words zigwheel explain recognises, for too-new symbols in a zig link.
+
+    The too-recent-symbols explanation is written for a plain maturin build and says "build with
+    zig", which is what zigwheel build just did; this line matches the explanation of host
+    libraries leaking into a zig link instead.
+    """
+    line = f"linked with zig for {policy} but needs newer symbol versions: {versions}"
+    return f"{line} (its content is {content})" if content else line
+
+
+def compliance_log(report: WheelReport, policy: str) -> str:
+    """The check's verdict as log lines for zigwheel explain."""
+    offending = [item for elf in report.elves for item in elf.offending]
+    versions = sorted({item.version for item in offending if item.version}, key=version_key)
+    if not versions:  # only libraries or blacklisted imports: the check's own words say it
+        return "\n".join(report.problems)
+    # The symbols on a line of their own: the symbol-specific explanations (C++ thread_local,
+    # __isoc23_*) recognise them there.
+    symbols = ", ".join(sorted({item.label for item in offending}))
+    return f"{zig_link_log(policy, ', '.join(versions), report.policy)}\nsymbols: {symbols}"
+
+
+def admit_wheels(
+    job: BuildJob, wheels: Sequence[Path], out_dir: Path, *, output: str = ""
+) -> list[BuiltWheel]:
+    """Check every wheel maturin left in staging; move them into ``out_dir`` only if all pass.
+
+    A non-compliant wheel raises NonCompliantWheel with the check's report and the explanations
+    of what broke it; nothing is moved then (the caller removes the staging folder).
+    """
+    reports = [check_wheel(wheel) for wheel in wheels]
+    for report in reports:
+        if not report.compliant:
+            msg = (
+                f"{report.wheel} is not {job.target.policy} compliant "
+                f"(its content is {report.policy}): {_offending_summary(report)}"
+            )
+            explanations = explain(compliance_log(report, job.target.policy))
+            fix = explanations[0].fix if explanations else "see zigwheel check's report above"
+            raise NonCompliantWheel(
+                msg, job=job, output=output, report=report, explanations=explanations,
+                hint=f"the wheel was not written to the output folder; {fix}",
+            )  # fmt: skip
+    built: list[BuiltWheel] = []
+    for wheel, report in zip(wheels, reports):
+        final = out_dir / wheel.name
+        wheel.replace(final)  # same file system: the wheel appears whole or not at all
+        built.append(
+            BuiltWheel(
+                final, job.target, report.policy, final.stat().st_size, _sha256(final), 0.0
+            )
+        )
+    return built
+
+
+def _maturin_failure(job: BuildJob, output: str, returncode: int) -> MaturinFailed:
+    explanations = explain(output)
+    for index, found in enumerate(explanations):
+        if found.id == "too-recent-versioned-symbols":
+            # maturin's own audit refused the zig-linked library: say why a zig link does that.
+            line = zig_link_log(
+                found.details.get("policy", job.target.policy),
+                found.details.get("versions", "versions newer than the policy allows"),
+            )
+            # The line that matched is maturin's, not the synthesised one.
+            explanations[index : index + 1] = [
+                dataclasses.replace(
+                    item, matched_line=found.matched_line, line_number=found.line_number
+                )
+                for item in explain(line)[:1]
+            ] or [found]
+    hint = explanations[0].fix if explanations else "see maturin's output above"
+    msg = f"maturin failed for {job.target.platform_tag} (exit code {returncode})"
+    return MaturinFailed(msg, job=job, output=output, explanations=explanations, hint=hint)
+
+
+def build_wheels(
+    plan: BuildPlan, env: Mapping[str, str], progress: Progress | None = None
+) -> list[BuiltWheel]:
+    """Run every job of ``plan``; raise BuildFailure on the first failed target.
+
+    The failure carries the wheels earlier targets built: they are checked and stay in the
+    output folder, so the caller can say what exists and what does not.
+    """
+    report = progress or (lambda _event, _job, _text: None)
+    zig = locate_zig(env)
+    out_dir = plan.settings.out_dir
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        msg = f"cannot create the output folder {out_dir}: {err.strerror}"
+        raise ConfigError(msg, hint="choose another folder with -o") from err
+    built: list[BuiltWheel] = []
+    for job in plan.jobs:
+        try:
+            built += run_job(plan, job, zig=zig, env=env, staging_root=out_dir, progress=report)
+        except BuildFailure as err:
+            err.built = list(built)
+            raise
+    return built
+
+
+def host_arch_name() -> str:
+    """This machine's architecture in wheel terms (x86_64, aarch64, ...)."""
+    import platform  # noqa: PLC0415
+
+    machine = platform.machine().lower()
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+
+
+__all__ = [
+    "BuildFailure",
+    "BuildJob",
+    "BuildPlan",
+    "BuiltWheel",
+    "MaturinFailed",
+    "NonCompliantWheel",
+    "Project",
+    "build_wheels",
+    "plan_build",
+    "read_project",
+]
+

@@ -1,0 +1,1 @@
+"""Release: the generated CI workflow and the publish gate."""

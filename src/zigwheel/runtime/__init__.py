@@ -1,0 +1,1 @@
+"""Runtime proof: a wheel installed into a throwaway Python (venv, root, qemu) runs its tests."""

@@ -1,0 +1,645 @@
+"""Runtime proof of a wheel: install it into a throwaway Python (venv, root, qemu), import it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shlex
+import tempfile
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from packaging.tags import Tag, compatible_tags, cpython_tags
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
+from zigwheel._proc import run, tail
+from zigwheel.builder.settings import parse_test_command
+from zigwheel.compliance.policy import LEGACY_MANYLINUX_VERSIONS
+from zigwheel.errors import CommandFailedError, ToolchainError, UnreadableInputError, ZigwheelError
+from zigwheel.resources import parse_toml_text
+from zigwheel.runtime import roots
+from zigwheel.runtime.debian import load_recipe
+
+logger = logging.getLogger(__name__)
+
+PASSED = "passed"
+FAILED = "failed"
+NOT_TESTED = "not-tested"
+RUN_TIMEOUT = 900.0
+# The Debian release a "no root" report suggests, unless it lacks the wheel's architecture.
+SUGGESTED_RELEASE = "bookworm"
+IMPORT_MARK = "ZIGWHEEL-IMPORT "
+_GLIBC_MISSING = re.compile(r"version [`'](GLIBC_[0-9.]+)' not found")
+# Oldest glibc minor per architecture for which manylinux tags exist.
+_OLDEST_GLIBC_MINOR = {"x86_64": 5, "i686": 5}
+# The legacy aliases (manylinux2014 = manylinux_2_17, ...), from the policy module's table.
+_LEGACY_MANYLINUX = {
+    version: name for name, version in LEGACY_MANYLINUX_VERSIONS.items()
+}
+
+_SMOKE = """\
+import importlib, json, sys, traceback
+for name in sys.argv[1:]:
+    try:
+        module = importlib.import_module(name)
+        doc = {"module": name, "ok": True, "detail": getattr(module, "__file__", "") or ""}
+    except BaseException as err:
+        doc = {"module": name, "ok": False, "detail": "%s: %s" % (type(err).__name__, err)}
+        traceback.print_exc()
+    print("MARK" + json.dumps(doc), flush=True)
+""".replace("MARK", IMPORT_MARK)
+
+
+@dataclass(frozen=True)
+class WheelFacts:
+    """What the runtime test needs to know about a wheel file."""
+
+    path: Path
+    tags: frozenset[Tag]
+    modules: tuple[str, ...]
+
+    @property
+    def arches(self) -> frozenset[str]:
+        """Machine names of the platform tags ("any" for a pure wheel)."""
+        return frozenset(platform_arch(tag.platform) for tag in self.tags)
+
+
+@dataclass(frozen=True)
+class PythonFacts:
+    """What a probed Python reports about itself."""
+
+    version: tuple[int, int]
+    implementation: str
+    libc: str  # e.g. "glibc 2.31", "" when unknown (musl)
+    arch: str
+    prefix: str
+    stdlib: str
+    gil_disabled: bool = False
+
+    @property
+    def glibc(self) -> tuple[int, int] | None:
+        """The glibc version as a tuple, if it is glibc."""
+        match = re.fullmatch(r"glibc (\d+)\.(\d+)", self.libc)
+        return (int(match.group(1)), int(match.group(2))) if match else None
+
+    def describe(self) -> str:
+        """E.g. "CPython 3.9, glibc 2.31, x86_64"."""
+        impl = {"cpython": "CPython", "pypy": "PyPy"}.get(self.implementation, self.implementation)
+        libc = self.libc or "libc unknown"
+        return f"{impl} {self.version[0]}.{self.version[1]}, {libc}, {self.arch}"
+
+
+@dataclass(frozen=True)
+class ModuleResult:
+    """The import of one extension module."""
+
+    module: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class WheelTestResult:
+    """The outcome of one wheel's runtime test: passed, failed or not tested (with why)."""
+
+    wheel: str
+    path: Path
+    status: str
+    reason: str = ""
+    environment: str = ""
+    kind: str = ""  # host | loader | qemu
+    arch: str = ""
+    python: str = ""
+    libc: str = ""
+    modules: list[ModuleResult] = field(default_factory=list)
+    command: str | None = None
+    command_ok: bool | None = None
+    output: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """True when the wheel imported (and its test command passed) in the environment."""
+        return self.status == PASSED
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready description."""
+        return {
+            "wheel": self.wheel,
+            "path": str(self.path),
+            "status": self.status,
+            "reason": self.reason,
+            "environment": self.environment,
+            "kind": self.kind,
+            "arch": self.arch,
+            "python": self.python,
+            "libc": self.libc,
+            "modules": [vars(m) for m in self.modules],
+            "command": self.command,
+            "command_ok": self.command_ok,
+            "output": self.output,
+        }
+
+
+# ---------------------------------------------------------------- pure parts
+
+
+def platform_arch(platform: str) -> str:
+    """The machine of a platform tag: manylinux_2_17_aarch64 -> aarch64, any -> any."""
+    if platform == "any":
+        return "any"
+    for prefix in ("manylinux_", "musllinux_"):
+        if platform.startswith(prefix):
+            return platform.split("_", 3)[3] if platform.count("_") >= 3 else platform
+    for prefix in ("manylinux1_", "manylinux2010_", "manylinux2014_", "linux_"):
+        if platform.startswith(prefix):
+            return platform[len(prefix) :]
+    return platform
+
+
+def installed_parts(name: str) -> tuple[str, ...] | None:
+    """Where a wheel member lands in site-packages, as path parts; None if it does not.
+
+    ``*.data/purelib/...`` and ``*.data/platlib/...`` fold into site-packages; other ``*.data``
+    folders (scripts, headers, data) are not importable and are skipped.
+    """
+    parts = PurePosixPath(name).parts
+    if parts and parts[0].endswith(".data"):
+        return parts[2:] if len(parts) >= 3 and parts[1] in ("purelib", "platlib") else None
+    return parts
+
+
+def extension_modules(names: Sequence[str]) -> tuple[str, ...]:
+    """Dotted import names of the extension modules among a wheel's file names.
+
+    ``pkg/_core.cpython-311-x86_64-linux-gnu.so`` -> ``pkg._core``; files under ``*.data/``
+    (other than purelib/platlib), ``*.dist-info/`` and vendored ``*.libs/`` folders are skipped.
+    """
+    modules: list[str] = []
+    for name in names:
+        parts = installed_parts(name)
+        if not parts or not parts[-1].endswith(".so"):
+            continue
+        if any(p.endswith((".dist-info", ".libs")) for p in parts[:-1]):
+            continue
+        stem = parts[-1].split(".", 1)[0]
+        dotted = [*parts[:-1], stem]
+        if all(p.isidentifier() for p in dotted):
+            module = ".".join(dotted)
+            if module not in modules:
+                modules.append(module)
+    return tuple(modules)
+
+
+def read_wheel(path: Path) -> WheelFacts:
+    """Read a wheel's tags (from its name) and extension modules (from its contents)."""
+    try:
+        tags = parse_wheel_filename(path.name)[3]
+    except InvalidWheelFilename as err:
+        msg = f"{path.name} is not a wheel file name: {err}"
+        raise UnreadableInputError(
+            msg, hint="pass a .whl file built by maturin or zigwheel"
+        ) from err
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile) as err:
+        msg = f"cannot open {path} as a wheel: {err}"
+        raise UnreadableInputError(msg, hint="rebuild the wheel; the file is damaged") from err
+    return WheelFacts(path, frozenset(tags), extension_modules(names))
+
+
+def linux_platforms(arch: str, libc: str) -> list[str]:
+    """Platform tags a Linux with this libc ("glibc 2.31") accepts, most specific first."""
+    platforms: list[str] = []
+    match = re.fullmatch(r"glibc (\d+)\.(\d+)", libc)
+    if match and int(match.group(1)) == 2:
+        newest = int(match.group(2))
+        for minor in range(newest, _OLDEST_GLIBC_MINOR.get(arch, 17) - 1, -1):
+            platforms.append(f"manylinux_2_{minor}_{arch}")
+            legacy = _LEGACY_MANYLINUX.get((2, minor))
+            if legacy:
+                platforms.append(f"{legacy}_{arch}")
+    elif not libc:  # musl: its version is not reported by Python; accept 1.1 and 1.2
+        platforms += [f"musllinux_1_2_{arch}", f"musllinux_1_1_{arch}"]
+    platforms.append(f"linux_{arch}")
+    return platforms
+
+
+def supported_tags(python: PythonFacts) -> list[Tag]:
+    """The wheel tags a probed Python can load, most preferred first."""
+    platforms = linux_platforms(python.arch, python.libc)
+    major, minor = python.version
+    tags: list[Tag] = []
+    if python.implementation == "cpython":
+        abi = f"cp{major}{minor}{'t' if python.gil_disabled else ''}"
+        tags += cpython_tags((major, minor), abis=[abi], platforms=platforms)
+        interpreter = f"cp{major}{minor}"
+    else:
+        interpreter = f"{python.implementation[:2]}{major}{minor}"
+    tags += compatible_tags((major, minor), interpreter=interpreter, platforms=platforms)
+    return tags
+
+
+def incompatibility(wheel: WheelFacts, python: PythonFacts) -> str | None:
+    """Why ``python`` cannot load ``wheel`` according to the tags, or None if it can."""
+    supported = set(supported_tags(python))
+    if wheel.tags & supported:
+        return None
+    interpreters = {(t.interpreter, t.abi) for t in supported}
+    platforms = {t.platform for t in supported}
+    python_ok = any((t.interpreter, t.abi) in interpreters for t in wheel.tags)
+    platform_ok = any(t.platform in platforms for t in wheel.tags)
+    wheel_pythons = ", ".join(sorted({f"{t.interpreter}-{t.abi}" for t in wheel.tags}))
+    wheel_platforms = ", ".join(sorted({t.platform for t in wheel.tags}))
+    reasons = []
+    if not python_ok:
+        reasons.append(f"its Python tag {wheel_pythons} does not load in {python.describe()}")
+    if not platform_ok:
+        reasons.append(f"its platform {wheel_platforms} does not run on {python.describe()}")
+    if not reasons:
+        reasons.append(f"no tag of {wheel_pythons} / {wheel_platforms} fits {python.describe()}")
+    return "; ".join(reasons)
+
+
+def parse_probe(output: str, arch: str) -> PythonFacts:
+    """Parse the JSON printed by roots.probe_script()."""
+    for line in reversed(output.splitlines()):
+        if line.startswith("{"):
+            try:
+                data = json.loads(line)
+                return PythonFacts(
+                    version=(int(data["version"][0]), int(data["version"][1])),
+                    implementation=str(data["implementation"]),
+                    libc=str(data.get("libc", "")),
+                    arch=arch,
+                    prefix=str(data.get("prefix", "")),
+                    stdlib=str(data.get("stdlib", "")),
+                    gil_disabled=bool(data.get("gil_disabled", False)),
+                )
+            except (ValueError, KeyError, IndexError, TypeError):
+                break
+    msg = "the test Python did not report its version"
+    raise UnreadableInputError(msg, hint=f"its output was: {tail(output, 10)}")
+
+
+def parse_import_results(output: str) -> list[ModuleResult]:
+    """The per-module results printed by the smoke script."""
+    results = []
+    for line in output.splitlines():
+        if line.startswith(IMPORT_MARK):
+            data = json.loads(line[len(IMPORT_MARK) :])
+            results.append(ModuleResult(str(data["module"]), bool(data["ok"]), str(data["detail"])))
+    return results
+
+
+def _readable(output: str) -> str:
+    """Output for a person: the smoke script's machine lines removed, the tail kept."""
+    lines = [line for line in output.splitlines() if not line.startswith(IMPORT_MARK)]
+    return tail("\n".join(lines), 30)
+
+
+def failure_reason(modules: Sequence[ModuleResult], python: PythonFacts) -> str:
+    """One sentence on why imports failed, naming a missing glibc version when that is it."""
+    for module in modules:
+        if module.ok:
+            continue
+        missing = _GLIBC_MISSING.search(module.detail)
+        if missing:
+            return (
+                f"import {module.module} failed: version `{missing.group(1)}' not found "
+                f"(the environment has {python.libc or 'another libc'})"
+            )
+        return f"import {module.module} failed: {module.detail}"
+    return ""
+
+
+def _project_table(project: Path) -> dict[str, Any] | None:
+    pyproject = project / "pyproject.toml"
+    if not pyproject.is_file():
+        return None
+    return parse_toml_text(pyproject.read_text(), source=str(pyproject))
+
+
+def project_test_command(project: Path) -> str | None:
+    """The ``test-command`` of a project's ``[tool.zigwheel]`` table (a list joins with &&)."""
+    data = _project_table(project)
+    return _test_command_of(data) if data is not None else None
+
+
+def _test_command_of(pyproject: Mapping[str, Any]) -> str | None:
+    return parse_test_command(pyproject.get("tool", {}).get("zigwheel", {}).get("test-command"))
+
+
+def folder_test_command(folder: Path, wheel: Path) -> str | None:
+    """The test-command of the project in ``folder`` when ``wheel`` is that project's wheel.
+
+    Used without --project: a pyproject.toml in the current folder applies only to wheels of
+    the same distribution name, so that testing someone else's wheel never runs its command.
+    An unreadable pyproject.toml here is nobody's request: it is passed over (None).
+    """
+    try:
+        wheel_name = parse_wheel_filename(wheel.name)[0]
+        data = _project_table(folder)  # read once: the name and the command
+        name = data.get("project", {}).get("name") if data is not None else None
+        if data is None or not isinstance(name, str):
+            return None
+        if canonicalize_name(name) != canonicalize_name(wheel_name):
+            return None
+        return _test_command_of(data)
+    except (InvalidWheelFilename, OSError, ZigwheelError):
+        return None
+
+
+def expand_command(command: str, *, wheel: Path, project: Path | None) -> str:
+    """Replace {wheel} and {project} in a test command (paths shell-quoted)."""
+    command = command.replace("{wheel}", shlex.quote(str(wheel)))
+    if project is not None:
+        command = command.replace("{project}", shlex.quote(str(project)))
+    return command
+
+
+# ---------------------------------------------------------------- I/O
+
+
+def unpack_wheel(wheel: Path, site: Path) -> None:
+    """Install a wheel by unpacking it into a site folder (purelib/platlib data folded in)."""
+    with zipfile.ZipFile(wheel) as archive:
+        for info in archive.infolist():
+            parts = installed_parts(info.filename)
+            if not parts or info.is_dir() or ".." in parts or info.filename.startswith("/"):
+                continue
+            target = site.joinpath(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.read(info))
+            mode = (info.external_attr >> 16) & 0o777
+            target.chmod(mode | 0o644 if mode else 0o644)
+
+
+def _probe(runner: roots.PythonRunner, cwd: Path) -> PythonFacts:
+    result = run(runner.command("-c", roots.probe_script()), env=runner.env, cwd=cwd, check=False,
+                 timeout=RUN_TIMEOUT)  # fmt: skip
+    if result.returncode != 0:
+        msg = f"the test Python could not start (exit code {result.returncode})"
+        raise UnreadableInputError(msg, hint=tail(result.stdout, 15))
+    return parse_probe(result.stdout, runner.arch)
+
+
+def _host_runner(
+    wheel: Path, python: str, env: Mapping[str, str], work: Path, *, with_deps: bool
+) -> roots.PythonRunner:
+    """A fresh venv of ``python`` with the wheel installed by pip.
+
+    The venv is made without pip and the host's pip installs into it (``pip --python``, pip
+    >= 22.3): seconds faster than seeding pip into every venv. Without a new enough pip on the
+    host, the venv gets its own pip.
+    """
+    venv = work / "venv"
+    venv_python = venv / "bin" / "python"
+    options: list[str | Path] = ["install", "-q", "--disable-pip-version-check"]
+    if not with_deps:
+        options += ["--no-index", "--no-deps"]
+    run([python, "-m", "venv", "--without-pip", venv], env=env, timeout=RUN_TIMEOUT)
+    outside = run([python, "-m", "pip", "--python", venv_python, *options, wheel], env=env,
+                  cwd=work, check=False, timeout=RUN_TIMEOUT)  # fmt: skip
+    if outside.returncode != 0:
+        if "--python" not in outside.stdout and "No module named pip" not in outside.stdout:
+            msg = f"pip could not install {wheel.name} (exit code {outside.returncode})"
+            raise CommandFailedError(
+                msg,
+                command=[python, "-m", "pip", "install", str(wheel)],
+                returncode=outside.returncode,
+                output=outside.stdout,
+            )
+        logger.info("the host's pip has no --python option; seeding pip into the venv")
+        run([python, "-m", "venv", "--clear", venv], env=env, timeout=RUN_TIMEOUT)
+        run([venv_python, "-m", "pip", *options, wheel], env=env, cwd=work, timeout=RUN_TIMEOUT)
+    run_env = roots.python_env(env, {})
+    run_env["PATH"] = f"{venv / 'bin'}:{env.get('PATH', '')}"
+    run_env["VIRTUAL_ENV"] = str(venv)
+    return roots.PythonRunner((str(venv_python),), run_env, roots.host_arch(), "host")
+
+
+def _prepare(
+    result: WheelTestResult,
+    *,
+    root: Path | None,
+    env: Mapping[str, str],
+    work: Path,
+    host_python: str,
+) -> tuple[roots.PythonRunner, PythonFacts] | None:
+    """Find the test Python and probe it; on failure fill ``result`` and return None."""
+    try:
+        if root is None:
+            runner = roots.PythonRunner(
+                (host_python,), roots.python_env(env, {}), roots.host_arch(), "host"
+            )
+        else:
+            site = work / "site"
+            site.mkdir()
+            runner = roots.root_runner(root, env=env, site_dir=site)
+        return runner, _probe(runner, work / "cwd")
+    except ToolchainError as err:  # e.g. qemu missing: the wheel was not tested
+        # The hint is the way out (install qemu-user-static): the report keeps it.
+        result.reason = f"{err}; {err.hint}" if err.hint else str(err)
+    except ZigwheelError as err:
+        result.status, result.reason = FAILED, f"the test environment failed: {err}"
+        if isinstance(err, CommandFailedError):
+            result.output = tail(err.output, 30)
+        elif err.hint:
+            result.output = err.hint
+    return None
+
+
+def _install(
+    result: WheelTestResult,
+    wheel: WheelFacts,
+    runner: roots.PythonRunner,
+    python: PythonFacts,
+    work: Path,
+    *,
+    env: Mapping[str, str],
+    with_deps: bool,
+) -> roots.PythonRunner | None:
+    """Check that the Python can load the wheel, then install it; None (result filled) if not."""
+    if runner.root is not None and not roots.check_stdlib_inside(runner.root, python.stdlib):
+        result.status = FAILED
+        result.reason = f"the root's Python used the stdlib at {python.stdlib}, not its own"
+        return None
+    refusal = incompatibility(wheel, python)
+    if refusal is not None:
+        result.reason = f"{wheel.path.name}: not tested: {refusal}"
+        return None
+    if runner.root is not None:
+        unpack_wheel(wheel.path, work / "site")
+    else:
+        try:
+            runner = _host_runner(wheel.path, runner.argv[0], env, work, with_deps=with_deps)
+        except CommandFailedError as err:
+            result.status, result.reason = FAILED, f"installing the wheel failed: {err}"
+            result.output = tail(err.output, 30)
+            return None
+    return runner
+
+
+def _describe(runner: roots.PythonRunner, python: PythonFacts) -> str:
+    if runner.kind == "host":
+        return f"fresh venv on this host ({python.describe()})"
+    if runner.kind == "loader":
+        return f"root {runner.root} through its own loader ({python.describe()})"
+    qemu = Path(runner.argv[0]).name
+    return f"root {runner.root} under {qemu} ({python.describe()})"
+
+
+def _marker_python(marker: Mapping[str, Any]) -> tuple[int, int]:
+    """The (major, minor) Python version a root's marker records; (0, 0) when it has none."""
+    try:
+        major, minor = str(marker.get("python", "")).split(".")[:2]
+        return int(major), int(minor)
+    except ValueError:
+        return (0, 0)
+
+
+def pick_cached_root(wheel: WheelFacts, roots_dir: Path | None) -> Path | None:
+    """A cached root for a foreign-architecture wheel: of those whose Python and glibc fit the
+    wheel's tags, the one with the newest Python (then the newest glibc, then by name)."""
+    if roots_dir is None:
+        return None
+    for arch in sorted(wheel.arches - {"any"}):
+        candidates = []
+        for root in roots.roots_for_arch(roots_dir, arch):
+            marker = roots.read_marker(root) or {}
+            facts = PythonFacts(_marker_python(marker), "cpython", str(marker.get("glibc", "")),
+                                arch, "", "")  # fmt: skip
+            if not facts.libc or incompatibility(wheel, facts) is None:
+                candidates.append((facts.version, facts.glibc or (0, 0), root.name, root))
+        if candidates:
+            return max(candidates)[-1]
+    return None
+
+
+def run_wheel_test(
+    wheel_path: Path,
+    *,
+    env: Mapping[str, str],
+    root: Path | None = None,
+    roots_dir: Path | None = None,
+    command: str | None = None,
+    project: Path | None = None,
+    host_python: str = "python3",
+    with_deps: bool = False,
+) -> WheelTestResult:
+    """Install one wheel into a throwaway environment and import its extension modules.
+
+    Without ``root``: a wheel for this machine goes into a fresh venv of ``host_python``; a
+    wheel for another architecture uses a cached root of that architecture from ``roots_dir``
+    (under qemu-user). With ``root``: the wheel is unpacked into a temporary site folder for
+    the root's Python, which runs through the root's own loader (same architecture) or under
+    qemu-user. ``command`` (a shell command; ``python`` on PATH is the test Python) runs after
+    the imports. A wheel the Python cannot load by its tags is not tested, with the reason.
+    """
+    result = WheelTestResult(wheel=wheel_path.name, path=wheel_path, status=NOT_TESTED)
+    try:
+        wheel = read_wheel(wheel_path)
+    except UnreadableInputError as err:
+        result.status, result.reason = FAILED, str(err)
+        return result
+    result.arch = ",".join(sorted(wheel.arches))
+    if root is None and roots.host_arch() not in wheel.arches and "any" not in wheel.arches:
+        root = pick_cached_root(wheel, roots_dir)
+        if root is None:
+            arch = result.arch
+            debian_arch = roots.DEBIAN_ARCHES.get(arch, arch)
+            release = load_recipe().release_for(debian_arch, SUGGESTED_RELEASE)
+            result.reason = (
+                f"{arch}: not tested, no --root given and no cached root for {arch} "
+                f"(build one with `zigwheel root debian --release {release} --arch {debian_arch}`)"
+            )
+            return result
+    with tempfile.TemporaryDirectory(prefix="zigwheel-test-") as temp:
+        work = Path(temp)
+        cwd = work / "cwd"
+        cwd.mkdir()
+        prepared = _prepare(
+            result,
+            root=root,
+            env=env,
+            work=work,
+            host_python=host_python,
+        )
+        if prepared is None:
+            return result
+        runner, python = prepared
+        result.kind, result.python, result.libc = runner.kind, python.describe(), python.libc
+        result.environment = _describe(runner, python)
+        installed = _install(result, wheel, runner, python, work, env=env, with_deps=with_deps)
+        if installed is None:
+            return result
+        return _run_tests(
+            result,
+            wheel=wheel,
+            runner=installed,
+            python=python,
+            work=work,
+            cwd=cwd,
+            command=command,
+            project=project,
+        )
+
+
+run_wheel_test.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def _run_tests(
+    result: WheelTestResult,
+    *,
+    wheel: WheelFacts,
+    runner: roots.PythonRunner,
+    python: PythonFacts,
+    work: Path,
+    cwd: Path,
+    command: str | None,
+    project: Path | None,
+) -> WheelTestResult:
+    outputs = []
+    if wheel.modules:
+        smoke = run(runner.command("-c", _SMOKE, *wheel.modules), env=runner.env, cwd=cwd,
+                    check=False, timeout=RUN_TIMEOUT)  # fmt: skip
+        result.modules = parse_import_results(smoke.stdout)
+        outputs.append(smoke.stdout)
+        if len(result.modules) != len(wheel.modules) or not all(m.ok for m in result.modules):
+            result.status = FAILED
+            result.reason = failure_reason(result.modules, python) or (
+                f"the import smoke test exited with code {smoke.returncode}"
+            )
+            result.output = _readable("\n".join(outputs))
+            return result
+    if command:
+        bin_dir = work / "bin"
+        bin_dir.mkdir()
+        for name in ("python", "python3"):
+            wrapper = bin_dir / name
+            wrapper.write_text(runner.shell_wrapper())
+            wrapper.chmod(0o755)
+        shell_env = dict(runner.env)
+        shell_env["PATH"] = f"{bin_dir}:{shell_env.get('PATH', '')}"
+        expanded = expand_command(command, wheel=wheel.path, project=project)
+        result.command = expanded
+        done = run(["sh", "-c", expanded], env=shell_env, cwd=cwd, check=False,
+                   timeout=RUN_TIMEOUT)  # fmt: skip
+        outputs.append(done.stdout)
+        result.command_ok = done.returncode == 0
+        if not result.command_ok:
+            result.status = FAILED
+            result.reason = f"the test command exited with code {done.returncode}"
+            result.output = _readable("\n".join(outputs))
+            return result
+    if not wheel.modules and not command:
+        result.reason = "the wheel has no extension module to import and no test command was given"
+        return result
+    result.status = PASSED
+    result.output = _readable("\n".join(outputs))
+    return result

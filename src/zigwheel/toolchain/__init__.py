@@ -1,0 +1,1 @@
+"""The toolchain: target table, pinned zig, shims and rewrites, rustc choice, doctor."""

@@ -1,0 +1,236 @@
+"""`zigwheel doctor`: check host, zig, maturin, Rust targets and qemu-user; returns results."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+import platform
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from zigwheel import _proc
+from zigwheel.cache import cache_root
+from zigwheel.errors import ZigwheelError
+from zigwheel.toolchain.rustenv import SYSTEM_RUSTC_CANDIDATES, choose_rustc, default_rustc
+from zigwheel.toolchain.targets import Arch, Target, parse_arch
+from zigwheel.toolchain.zig import locate_zig
+
+logger = logging.getLogger(__name__)
+
+OK = "ok"
+WARNING = "warning"
+MISSING = "missing"
+INFO = "info"
+
+# `uname -m` spellings that differ from wheel tags.
+_HOST_ARCH = {"amd64": "x86_64", "arm64": "aarch64", "i386": "i686", "i586": "i686"}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the doctor's report: what was checked, its state and what to do about it."""
+
+    name: str
+    status: str  # ok | warning | missing | info
+    detail: str
+    fix: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        """A JSON-ready description."""
+        return {"name": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    """Every check, in the order they ran."""
+
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is missing (warnings allowed)."""
+        return all(check.status != MISSING for check in self.checks)
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready description."""
+        return {"ok": self.ok, "checks": [check.to_json() for check in self.checks]}
+
+
+def host_arch() -> str:
+    """The host architecture spelled as in wheel tags."""
+    machine = platform.machine().lower()
+    return _HOST_ARCH.get(machine, machine)
+
+
+def host_glibc() -> str | None:
+    """The host's glibc version (e.g. ``2.36``), or None on musl, macOS and others."""
+    try:
+        text = os.confstr("CS_GNU_LIBC_VERSION")
+    except (AttributeError, ValueError, OSError):
+        return None
+    if not text or not text.startswith("glibc "):
+        return None
+    return text.split()[1]
+
+
+def _which(program: str, env: Mapping[str, str]) -> str | None:
+    return shutil.which(program, path=env.get("PATH", os.defpath))
+
+
+def check_host() -> Check:
+    """Operating system, architecture and glibc of this machine."""
+    system = platform.system()
+    glibc = host_glibc()
+    detail = f"{system} {host_arch()}" + (f", glibc {glibc}" if glibc else "")
+    if system not in ("Linux", "Darwin"):
+        return Check("host", WARNING, detail, "zigwheel is tested on Linux and macOS hosts")
+    return Check("host", OK, detail)
+
+
+def check_zig(env: Mapping[str, str]) -> Check:
+    """The pinned zig from the ziglang package."""
+    try:
+        zig = locate_zig(env, require_pin=False)
+    except ZigwheelError as err:
+        return Check("zig", MISSING, str(err), err.hint or "")
+    how = "" if zig.direct else f" (through {' '.join(zig.command)})"
+    detail = f"zig {zig.version} at {zig.path}{how}"
+    if zig.version != zig.pinned:
+        return Check(
+            "zig",
+            WARNING,
+            f"{detail}; zigwheel is tested with {zig.pinned}",
+            f"pip install 'ziglang=={zig.pinned}'",
+        )
+    return Check("zig", OK, detail)
+
+
+def check_cache(env: Mapping[str, str]) -> Check:
+    """The cache folder for shims exists (or can be made) and is writable."""
+    try:
+        root = cache_root(env)
+    except ZigwheelError as err:
+        return Check("cache", MISSING, str(err), err.hint or "")
+    if not os.access(root, os.W_OK):
+        return Check(
+            "cache",
+            MISSING,
+            f"{root} is not writable",
+            "set ZIGWHEEL_CACHE_DIR to a writable folder",
+        )
+    return Check("cache", OK, str(root))
+
+
+def check_maturin() -> Check:
+    """The maturin Python package (zigwheel drives `python -m maturin`)."""
+    try:
+        version = importlib.metadata.version("maturin")
+    except importlib.metadata.PackageNotFoundError:
+        return Check(
+            "maturin", MISSING, "maturin is not installed", "pip install 'maturin>=1.9,<2'"
+        )
+    return Check("maturin", OK, f"maturin {version}")
+
+
+def _tool_version(argv: Sequence[str], env: Mapping[str, str]) -> str | None:
+    try:
+        result = _proc.run(argv, env=env, check=False, timeout=60)
+    except ZigwheelError:
+        return None
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip().splitlines()[0] if result.stdout.strip() else None
+
+
+def check_cargo(env: Mapping[str, str]) -> Check:
+    """cargo on PATH."""
+    cargo = env.get("CARGO") or _which("cargo", env)
+    version = _tool_version([cargo, "--version"], env) if cargo else None
+    if version is None:
+        return Check("cargo", MISSING, "cargo was not found", "install Rust: https://rustup.rs")
+    return Check("cargo", OK, version)
+
+
+def check_rust_targets(
+    targets: Sequence[Target],
+    env: Mapping[str, str],
+    system: Sequence[str] = SYSTEM_RUSTC_CANDIDATES,
+) -> list[Check]:
+    """cargo's rustc, and for every target the rustc build will use (rustenv.choose_rustc).
+
+    build and doctor ask the same function, so a target doctor calls ok is one build compiles:
+    when only another rustc on the system has a target's std, build sets RUSTC to it for that
+    target and doctor says so. An explicit RUSTC is never replaced.
+    """
+    default, explicit = default_rustc(env)
+    label = "RUSTC" if explicit else "rustc"
+    if default is None:
+        return [Check("rustc", MISSING, "rustc was not found", "install Rust: https://rustup.rs")]
+    version = _tool_version([default, "--version"], env)
+    checks: list[Check] = []
+    if version is None:
+        fix = "unset RUSTC or point it at a working rustc" if explicit else "reinstall Rust"
+        checks.append(Check(label, MISSING, f"{default} does not run", fix))
+    else:
+        checks.append(Check(label, OK, f"{version} at {default}"))
+    for triple in sorted({target.rust_triple for target in targets}):
+        choice = choose_rustc(triple, env, system)
+        if choice.rustc is None:
+            where = f"{default}" if choice.default_runs else f"{default} (which does not run)"
+            checks.append(Check(triple, MISSING, f"no std for {where}", choice.fix(env)))
+        elif choice.override is not None:
+            detail = f"std from {choice.rustc} (RUSTC will be set for that target)"
+            checks.append(Check(triple, OK, detail))
+        else:
+            checks.append(Check(triple, OK, f"std from {choice.rustc} in {choice.sysroot}"))
+    return checks
+
+
+def qemu_program(qemu_name: str, env: Mapping[str, str]) -> str | None:
+    """The qemu-user program ``qemu-<name>`` or ``qemu-<name>-static``, if one is on PATH."""
+    for program in (f"qemu-{qemu_name}", f"qemu-{qemu_name}-static"):
+        found = _which(program, env)
+        if found:
+            return found
+    return None
+
+
+def check_qemu(targets: Sequence[Target], env: Mapping[str, str]) -> list[Check]:
+    """qemu-user for every target architecture that is not the host's (for runtime tests)."""
+    checks: list[Check] = []
+    seen: set[Arch] = set()
+    native = host_arch()
+    for target in targets:
+        if target.arch in seen or target.arch.value == native:
+            continue
+        seen.add(target.arch)
+        found = qemu_program(target.qemu, env)
+        name = f"qemu {target.arch.value}"
+        if found:
+            checks.append(Check(name, OK, found))
+        else:
+            checks.append(
+                Check(
+                    name,
+                    WARNING,
+                    f"no qemu-{target.qemu} or qemu-{target.qemu}-static on PATH; "
+                    f"{target.arch.value} wheels build but cannot be import-tested",
+                    "install qemu-user-static (Debian/Ubuntu: apt-get install qemu-user-static)",
+                )
+            )
+    return checks
+
+
+def run_doctor(targets: Sequence[Target], env: Mapping[str, str]) -> DoctorReport:
+    """Run every check for building ``targets`` on this machine."""
+    checks = [check_host(), check_zig(env), check_cache(env), check_maturin(), check_cargo(env)]
+    checks += check_rust_targets(targets, env)
+    checks += check_qemu(targets, env)
+    return DoctorReport(checks)
+
+
+def default_arches() -> list[Arch]:
+    """The architectures doctor checks when none are named: x86_64 and aarch64."""
+    return [parse_arch("x86_64"), parse_arch("aarch64")]

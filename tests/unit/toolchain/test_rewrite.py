@@ -1,0 +1,257 @@
+"""The rewrite rule engine: validation, selection per target, and the rendered sh vs. the spec."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from zigwheel.errors import DataError
+from zigwheel.toolchain.rewrite import apply_rules, load_rules, parse_rule, parse_rules, rules_for
+from zigwheel.toolchain.shims import baked_flags, render_shims
+from zigwheel.toolchain.targets import resolve_target
+
+SHELLS = [sh for sh in ("dash", "sh", "bash") if shutil.which(sh)]
+
+
+def ids(target_arch: str, policy: str) -> list[str]:
+    return [rule.id for rule in rules_for(resolve_target(target_arch, policy))]
+
+
+def test_shipped_rules_load() -> None:
+    rules = load_rules()
+    assert len({r.id for r in rules}) == len(rules)
+    assert all(r.why for r in rules)
+
+
+def test_conditions_select_rules_per_target() -> None:
+    gnu = ids("x86_64", "2_17")
+    musl = ids("x86_64", "musllinux_1_2")
+    arm = ids("armv7l", "2_17")
+    assert "musl-lc" not in gnu
+    assert "musl-lc" in musl
+    assert "arm-compiler-builtins" in arm
+    assert "arm-compiler-builtins" not in gnu
+    assert "march-baked-mcpu" in arm
+    assert "march-x86-64-v3" in gnu
+    assert "march-x86-64-v3" not in ids("aarch64", "2_17")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"id": "x", "match": ["-a;b"], "action": "drop", "why": "w"}, "safe characters"),
+        ({"id": "x", "match": ["-a"], "action": "explode", "why": "w"}, "unknown action"),
+        ({"id": "x", "match": ["-a"], "action": "drop"}, "needs a why"),
+        ({"id": "x", "match": ["-a"], "action": "replace", "why": "w"}, "without `with`"),
+        (
+            {
+                "id": "x",
+                "match": ["-Wl,*"],
+                "action": "replace-prefix",
+                "prefix": "-Wp,",
+                "why": "w",
+            },
+            "does not start with its prefix",
+        ),
+        (
+            {"id": "x", "match": ["-a"], "action": "drop", "why": "w", "when": {"os": ["mac"]}},
+            "`when`",
+        ),
+        (
+            {"id": "x", "match": ["-a"], "action": "drop", "why": "w", "when": {"arch": ["vax"]}},
+            "unknown architecture",
+        ),
+        ({"id": "X Y", "match": ["-a"], "action": "drop", "why": "w"}, "malformed id"),
+        ({"id": "x", "match": ["-a"], "action": "drop", "why": "w", "colour": 1}, "unknown fields"),
+        (
+            {"id": "x", "match": ["-a"], "action": "replace", "with": ["$(rm)"], "why": "w"},
+            "unsafe",
+        ),
+    ],
+)
+def test_rule_validation(raw: dict[str, object], message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        parse_rule(raw)
+
+
+def test_duplicate_ids_are_refused() -> None:
+    rule = {"id": "x", "match": ["-a"], "action": "drop", "why": "w"}
+    with pytest.raises(DataError, match="appears twice"):
+        parse_rules({"rule": [rule, rule]})
+
+
+def test_python_semantics_of_shipped_rules() -> None:
+    rules = rules_for(resolve_target("aarch64", "2_17"))
+    args = [
+        "-target",
+        "aarch64-unknown-linux-gnu",
+        "--target=aarch64-unknown-linux-gnu",
+        "-lgcc_s",
+        "-Wp,-D_FORTIFY_SOURCE=2",
+        "-Wp,-U_FORTIFY_SOURCE",
+        "-Wp,-MD,dep.d",
+        "-Wp,-C",
+        "-Wl,--undefined=sym",
+        "-Wl,--fix-cortex-a53-843419",
+        "-Wl,/exists.a",
+        "-Wl,/missing.a",
+        "-Wl,--as-needed",
+        "-march=armv8-a+crypto",
+        "-march=armv8-a",
+        "-c",
+    ]
+    out = apply_rules(rules, args, is_file=lambda path: path == "/exists.a")
+    assert out == [
+        "-lgcc_s",  # zig 0.15.2 handles it (no rule); see test_shims_compile.py
+        "-D_FORTIFY_SOURCE=2",
+        "-U_FORTIFY_SOURCE",
+        "-Wp,-MD,dep.d",
+        "-Wl,-u,sym",
+        "/exists.a",
+        "-Wl,/missing.a",
+        "-Wl,--as-needed",
+        "-mcpu=generic+crypto",
+        "-mcpu=generic",
+        "-c",
+    ]
+
+
+# --- the rendered sh, run for real --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def echo_zig(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A stand-in for zig that prints the arguments it got, NUL-separated."""
+    path = tmp_path_factory.mktemp("echo") / "echo-zig"
+    path.write_text("#!/bin/sh\nprintf '%s\\0' \"$@\"\n")
+    path.chmod(0o755)
+    return path
+
+
+def run_shim(shell: str, script: str, args: list[str], cwd: Path) -> list[str]:
+    result = subprocess.run(
+        [shell, "-c", script, "shim", *args], capture_output=True, check=True, cwd=cwd
+    )
+    return result.stdout.decode().split("\0")[:-1]
+
+
+TRICKY = st.sampled_from(
+    [
+        "-target",
+        "x86_64-unknown-linux-gnu",
+        "--target=x86_64-unknown-linux-gnu",
+        "-lgcc_s",
+        "-Wp,-D_FOO=1",
+        "-Wp,-U_FOO",
+        "-Wp,-MMD,x.d",
+        "-Wp,-P",
+        "-Wl,--no-undefined-version",
+        "-Wl,-znostart-stop-gc",
+        "-Wl,-plugin-opt=O3",
+        "-Wl,--undefined=a b",
+        "-Wl,present.a",
+        "-Wl,absent.a",
+        "-Wl,-O1",
+        "-march=x86-64-v3",
+        "-march=x86-64",
+        "-lc",
+        "-o",
+        "out file",
+        "it's",
+        'say "hi"',
+        "$HOME",
+        "`id`",
+        "a\\b",
+        "*",
+        "-Dx=$(y)",
+        "",
+        " ",
+        "\t",
+        "-e",
+        "-n",
+        "--",
+        "@notes.txt",
+        "x\ny",
+    ]
+)
+ARGS = st.lists(
+    st.one_of(
+        TRICKY,
+        st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=8),
+    ),
+    max_size=12,
+)
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,  # the same examples on every CI run; raise max_examples to explore more
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(args=ARGS)
+def test_rendered_sh_matches_python_semantics(
+    shell: str, args: list[str], echo_zig: Path, tmp_path: Path
+) -> None:
+    target = resolve_target("x86_64", "2_17")
+    (tmp_path / "present.a").write_text("")
+    script = render_shims(target, [str(echo_zig)])["cc"]
+    got = run_shim(shell, script, args, tmp_path)
+    baked = ["cc", *baked_flags(target, linker=False)]
+    assert got[: len(baked)] == baked
+    expected = apply_rules(rules_for(target), args, is_file=lambda p: (tmp_path / p).is_file())
+    assert got[len(baked) :] == expected
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_rendered_sh_filters_response_files(shell: str, echo_zig: Path, tmp_path: Path) -> None:
+    target = resolve_target("x86_64", "musllinux_1_2")
+    response = tmp_path / "linker-arguments"
+    lines = [
+        "-lc",
+        "-Wl,--no-undefined-version",
+        "/rust/self-contained/crt1.o",
+        "-target",
+        "x86_64-unknown-linux-musl",
+        "-lgcc_s",
+        "main.o",
+        "-Wl,--undefined=f",
+    ]
+    (tmp_path / "dir with space").mkdir()
+    (tmp_path / "dir with space" / "lib.a").write_text("")
+    # rustc escapes spaces and backslashes in response files; the file test must see through it.
+    escaped = ["-Wl,dir\\ with\\ space/lib.a", "-Wl,no\\ such.a"]
+    response.write_text("\n".join(lines + escaped) + "\n")
+    other = tmp_path / "notes.txt"
+    other.write_text("-lc\n")
+    script = render_shims(target, [str(echo_zig)])["linker"]
+    got = run_shim(shell, script, [f"@{response}", f"@{other}", "-lc"], tmp_path)
+    assert got[-2:] == [f"@{response}", f"@{other}"]  # the trailing -lc is dropped for musl
+    rewritten = response.read_text().splitlines()
+    assert rewritten[:-2] == apply_rules(rules_for(target), lines)
+    assert rewritten == [
+        "-Wl,--no-undefined-version",
+        "-lgcc_s",
+        "main.o",
+        "-Wl,-u,f",
+        "dir\\ with\\ space/lib.a",
+        "-Wl,no\\ such.a",
+    ]
+    assert other.read_text() == "-lc\n"  # only rustc's linker-arguments files are rewritten
+    assert [p.name for p in tmp_path.iterdir() if "zigwheel" in p.name] == []
+
+
+def test_linker_shim_alone_bakes_debug_info() -> None:
+    files = render_shims(resolve_target("armv7l", "2_17"), ["/opt/zig dir/zig"])
+    assert "-g" in files["linker"].split("exec ", 1)[1]
+    assert " -g " not in files["cc"].split("exec ", 1)[1]
+    assert "-mcpu=generic+v7a+vfp3-d32+thumb2-neon" in files["cc"]
+    assert "exec '/opt/zig dir/zig' cc -target arm-linux-gnueabihf.2.17" in files["cc"]
+    assert "exec '/opt/zig dir/zig' ar \"$@\"" in files["ar"]
+    assert "CMAKE_SYSTEM_PROCESSOR armv7l" in files["toolchain.cmake"]
