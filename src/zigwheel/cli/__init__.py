@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 import signal
 import sys
 from types import FrameType
+from typing import TextIO
 
 import typer
 
 from zigwheel._version import __version__
 from zigwheel.cli import build_cmd, check_cmd, ci_cmd, test_cmd, toolchain_cmd
-from zigwheel.cli._console import err_console
+from zigwheel.cli._console import err_console, report_error
 from zigwheel.errors import EXIT_USAGE, ZigwheelError
 
 app = typer.Typer(
@@ -51,14 +54,6 @@ for _module in (toolchain_cmd, check_cmd, build_cmd, test_cmd, ci_cmd):
     _module.register(app)
 
 
-def report_error(err: ZigwheelError) -> int:
-    """Print a ZigwheelError for a person and return its exit code."""
-    err_console().print(f"[bold red]error:[/] {err}", highlight=False, markup=True)
-    if err.hint:
-        err_console().print(f"[bold]hint:[/] {err.hint}", highlight=False)
-    return err.exit_code
-
-
 class _Stopped(SystemExit):
     """Raised by the signal handler: exit 128 + the signal's number, as a shell reports it."""
 
@@ -74,10 +69,58 @@ def _on_stop_signal(signum: int, frame: FrameType | None) -> None:
     raise _Stopped(128 + signum)
 
 
+class _PipeSafeStdout(io.TextIOBase):
+    """stdout that, once its reader has gone (``zigwheel check ... | head``), drops the rest.
+
+    The command then runs to its end and exits with its own code, not with 1 from a traceback
+    of BrokenPipeError: ``head`` having read enough says nothing about the wheels.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream: TextIO | None = stream
+
+    def write(self, text: str) -> int:
+        if self._stream is not None:
+            try:
+                self._stream.write(text)
+            except BrokenPipeError:
+                self._reader_gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if self._stream is not None:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        self._stream = None
+        # Python flushes the real stdout at exit: point descriptor 1 at /dev/null so that the
+        # last buffered bytes cannot raise there either.
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ else 1)
+            os.close(devnull)
+
+    def isatty(self) -> bool:
+        return self._stream is not None and self._stream.isatty()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._stream.encoding if self._stream is not None else "utf-8"
+
+    def fileno(self) -> int:
+        if self._stream is None:
+            raise io.UnsupportedOperation("stdout was closed by its reader")
+        return self._stream.fileno()
+
+
 def main() -> None:
     """Run the CLI; turn a ZigwheelError into its message, hint and exit code."""
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, _on_stop_signal)
+    sys.stdout = _PipeSafeStdout(sys.stdout)
     try:
         app()
     except ZigwheelError as err:

@@ -8,7 +8,12 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+import typer
 from rich.console import Console
+from rich.text import Text
+
+from zigwheel.errors import ZigwheelError
+from zigwheel.output import error_document, json_document
 
 
 @functools.lru_cache(maxsize=1)
@@ -23,9 +28,38 @@ def err_console() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def print_json(document: Any) -> None:
-    """Print a JSON document to stdout, plain (no colour, no wrapping), for machines."""
-    print(json.dumps(document, indent=2, sort_keys=False))
+class _JsonRequest:
+    """Whether the running command was given --json: its error, too, is then a JSON document."""
+
+    requested = False
+
+
+def remember_json(value: bool) -> bool:
+    """The callback of every ``--json`` option: typer calls it while it parses the command line."""
+    if value:
+        _JsonRequest.requested = True
+    return value
+
+
+def json_option(help_text: str, *, default: bool | None = None) -> Any:
+    """The ``--json`` option of every command (one spelling, one callback).
+
+    Pass ``default=False`` where the parameter takes its default from the option object rather
+    than from ``Annotated``.
+    """
+    if default is None:
+        return typer.Option("--json", help=help_text, callback=remember_json)
+    return typer.Option(default, "--json", help=help_text, callback=remember_json)
+
+
+def json_requested() -> bool:
+    """True once the running command's --json option was parsed as given."""
+    return _JsonRequest.requested
+
+
+def print_json(document: Mapping[str, Any]) -> None:
+    """Print one JSON document to stdout, ``version`` first, plain (no colour, no wrapping)."""
+    print(json.dumps(json_document(document), indent=2, sort_keys=False))
 
 
 def on_github_actions(env: Mapping[str, str] | None = None) -> bool:
@@ -36,3 +70,19 @@ def on_github_actions(env: Mapping[str, str] | None = None) -> bool:
 def github_escape(text: str) -> str:
     """Escape a message for a GitHub workflow command (``::error::...``)."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def report_error(err: ZigwheelError) -> int:
+    """Say what failed and what to do next, and return the error's exit code.
+
+    The message and hint are the user's own text often (a path, a key, a value): they are printed
+    verbatim, never read as markup. With --json stdout also gets the error as a document, so a
+    CI step that parses stdout always finds one.
+    """
+    console = err_console()
+    console.print(Text.assemble(("error:", "bold red"), " ", str(err)))
+    if err.hint:
+        console.print(Text.assemble(("hint:", "bold"), " ", err.hint))
+    if json_requested():
+        print_json(error_document(err))
+    return err.exit_code

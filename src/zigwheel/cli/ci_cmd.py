@@ -13,13 +13,14 @@ from rich.markup import escape
 
 from zigwheel.cli._console import (
     err_console,
-    github_escape,
+    json_option,
     on_github_actions,
     out_console,
     print_json,
 )
 from zigwheel.errors import EXIT_FAILED_CHECK, CommandFailedError
 from zigwheel.explain import JSON_VERSION, Explanation, explain, read_log
+from zigwheel.output import github_annotation
 from zigwheel.release.publish import PublishResult, choose_repository, publish
 from zigwheel.release.workflow import (
     DEFAULT_OUTPUT,
@@ -43,7 +44,7 @@ def explain_command(
         metavar="[LOGFILE | -]",
         help="A build, install or upload log; - reads standard input.",
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+    as_json: bool = json_option("Print the result as JSON on stdout.", default=False),
     github: Optional[bool] = typer.Option(  # noqa: UP045 - typer reads the annotation at run time
         None,
         "--github/--no-github",
@@ -77,12 +78,10 @@ def explain_command(
         github = on_github_actions(os.environ)
     if github:
         for item in found:
-            title = github_escape(item.title).replace(":", "%3A").replace(",", "%2C")
-            body = github_escape(
-                f"{item.cause}\nFix: {item.fix}\n(line {item.line_number}: {item.matched_line})"
-            )
+            body = f"{item.cause}\nFix: {item.fix}\n(line {item.line_number}: {item.matched_line})"
             # A workflow command; on stderr with --json so that stdout stays one JSON document.
-            print(f"::error title={title}::{body}", file=sys.stderr if as_json else sys.stdout)
+            annotation = github_annotation("error", body, title=item.title)
+            print(annotation, file=sys.stderr if as_json else sys.stdout)
     if not found:
         raise typer.Exit(code=EXIT_FAILED_CHECK)
 
@@ -159,7 +158,7 @@ def ci_github_command(
             f"repository (default: {default_requirement()}).",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: Annotated[bool, json_option("Print the result as JSON.")] = False,
 ) -> None:
     """Write a GitHub Actions workflow: zigwheel builds, checks and tests the wheels on a plain
     Ubuntu runner (no container), uploads them as artifacts, builds the sdist, and publishes
@@ -247,7 +246,7 @@ def publish_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Run the gate and the credential checks only.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: Annotated[bool, json_option("Print the result as JSON.")] = False,
 ) -> None:
     """Check distributions before an upload, then upload them with twine.
 
@@ -280,11 +279,11 @@ def publish_command(
         stream = sys.stderr if as_json else sys.stdout  # stdout stays one JSON document
         for verdict in result.verdicts:
             if verdict.problems:
-                body = github_escape("\n".join(verdict.problems))
-                print(f"::error file={github_escape(str(verdict.path))}::{body}", file=stream)
+                body = "\n".join(verdict.problems)
+                print(github_annotation("error", body, file=str(verdict.path)), file=stream)
         if result.credential_problems:
-            body = github_escape("\n".join(result.credential_problems))
-            print(f"::error::{body}", file=stream)
+            body = "\n".join(result.credential_problems)
+            print(github_annotation("error", body), file=stream)
     if not result.ok:
         raise typer.Exit(code=EXIT_FAILED_CHECK)
 

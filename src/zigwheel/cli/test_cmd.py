@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -11,12 +10,13 @@ import typer
 
 from zigwheel.cli._console import (
     err_console,
-    github_escape,
+    json_option,
     on_github_actions,
     out_console,
     print_json,
 )
-from zigwheel.errors import EXIT_FAILED_CHECK, ConfigError
+from zigwheel.errors import EXIT_FAILED_CHECK
+from zigwheel.output import github_annotation
 
 if TYPE_CHECKING:
     from zigwheel.runtime.roots import BuiltRoot
@@ -42,19 +42,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(root_app, name="root")
 
 
-def _expand(paths: list[Path]) -> list[Path]:
-    wheels: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            wheels += sorted(path.glob("*.whl"))
-        else:
-            wheels.append(path)
-    if not wheels:
-        msg = f"no wheel found in {', '.join(str(p) for p in paths)}"
-        raise ConfigError(msg, hint="pass .whl files or a folder that holds them")
-    return wheels
-
-
 def _debian_root(
     release: str,
     *,
@@ -75,27 +62,6 @@ def _debian_root(
         python=python,
         packages=packages or (),
     )
-
-
-def _resolve_root(spec: str | None) -> Path | None:
-    """--root DIR, or debian:RELEASE[:ARCH] for a cached (built on demand) Debian root."""
-    if spec is None:
-        return None
-    if spec.startswith("debian:") and not Path(spec).exists():
-        parts = spec.split(":")
-        if len(parts) not in (2, 3) or not parts[1]:
-            msg = f"--root {spec} is not of the form debian:RELEASE[:ARCH]"
-            raise ConfigError(
-                msg, hint="e.g. --root debian:bullseye or --root debian:bookworm:arm64"
-            )
-        err_console().print(f"preparing the Debian {parts[1]} root (cached after the first time)")
-        built = _debian_root(parts[1], arch=parts[2] if len(parts) == 3 else None)
-        return built.path
-    path = Path(spec)
-    if not path.is_dir():
-        msg = f"the root filesystem {spec} does not exist"
-        raise ConfigError(msg, hint="pass a folder, or debian:RELEASE[:ARCH] to build one")
-    return path
 
 
 def wheel_test_command(
@@ -138,52 +104,43 @@ def wheel_test_command(
     strict: Annotated[
         bool, typer.Option("--strict", help="A wheel that was not tested fails the run.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    as_json: Annotated[bool, json_option("Print the results as JSON.")] = False,
 ) -> None:
     """Install each wheel into a throwaway environment and import its extension modules."""
-    from zigwheel.cache import default_cache_dir  # noqa: PLC0415
-    from zigwheel.runtime import wheeltest  # noqa: PLC0415
+    from zigwheel.api import run_tests  # noqa: PLC0415
 
-    paths = _expand(wheels)
-    root_dir = _resolve_root(root)
-    if command is None and project is not None:
-        command = wheeltest.project_test_command(project)
-    # Neither flag: the current folder's project may name a test-command for its own wheels.
-    from_folder = command is None and project is None
-    roots_dir = default_cache_dir(os.environ) / "roots"
-    results = []
-    for path in paths:
-        wheel_command, wheel_project = command, project.absolute() if project else None
-        if from_folder:
-            wheel_command = wheeltest.folder_test_command(Path.cwd(), path)
-            wheel_project = Path.cwd() if wheel_command else None
-        if not as_json:
-            err_console().print(f"testing {path.name} ...")
-            if from_folder and wheel_command:
-                err_console().print(
-                    "  using test-command from ./pyproject.toml [tool.zigwheel] (same project "
-                    "as the wheel; --command overrides it)",
-                    markup=False,
-                )
-        results.append(
-            wheeltest.run_wheel_test(
-                path.absolute(),
-                env=os.environ,
-                root=root_dir,
-                roots_dir=roots_dir,
-                command=wheel_command,
-                project=wheel_project,
-                host_python=python or sys.executable,
-                with_deps=with_deps,
+    def progress(event: str, wheel: Path) -> None:
+        if event == "preparing-root":
+            release = str(wheel).split(":")[1]
+            err_console().print(
+                f"preparing the Debian {release} root (cached after the first time)", markup=False
             )
-        )
-    counts = {status: sum(r.status == status for r in results) for status in _LABELS}
+        elif as_json:
+            return  # stdout holds only the JSON document; progress would only be noise
+        elif event == "start":
+            err_console().print(f"testing {wheel.name} ...", markup=False)
+        elif event == "folder-command":
+            err_console().print(
+                "  using test-command from ./pyproject.toml [tool.zigwheel] (same project "
+                "as the wheel; --command overrides it)",
+                markup=False,
+            )
+
+    run = run_tests(
+        wheels,
+        root=root,
+        command=command,
+        project=project,
+        python=python,
+        with_deps=with_deps,
+        progress=progress,
+    )
+    counts = run.counts
     if as_json:
-        print_json({"results": [r.to_json() for r in results], "summary": counts})
+        print_json({"results": [r.to_json() for r in run.results], "summary": counts})
     else:
-        _print_results(results, counts)
-    failed = counts["failed"] > 0 or counts["passed"] == 0
-    if failed or (strict and counts["not-tested"] > 0):
+        _print_results(list(run.results), counts)
+    if not run.ok(strict=strict):
         raise typer.Exit(code=EXIT_FAILED_CHECK)
 
 
@@ -205,9 +162,9 @@ def _print_results(results: list[WheelTestResult], counts: dict[str, int]) -> No
             shown = "\n".join(result.output.splitlines()[-_OUTPUT_LINES:])
             console.print("  " + shown.replace("\n", "\n  "), markup=False)
         if github and result.status == "failed":
-            print(f"::error::zigwheel test {result.wheel}: {github_escape(result.reason)}")
+            print(github_annotation("error", f"zigwheel test {result.wheel}: {result.reason}"))
         elif github and result.status == "not-tested":
-            print(f"::warning::zigwheel test {result.wheel}: {github_escape(result.reason)}")
+            print(github_annotation("warning", f"zigwheel test {result.wheel}: {result.reason}"))
     console.print(
         f"{counts['passed']} passed, {counts['failed']} failed, {counts['not-tested']} not tested"
     )
@@ -239,7 +196,7 @@ def root_debian(
         Optional[list[str]],  # noqa: UP045
         typer.Option("--package", help="Extra Debian package to add (repeatable)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the root as JSON.")] = False,
+    as_json: Annotated[bool, json_option("Print the root as JSON.")] = False,
 ) -> None:
     """Build a root filesystem from a Debian release's packages (no root rights, no dpkg)."""
     if not as_json:
@@ -260,7 +217,7 @@ def root_debian(
 
 @root_app.command("list")
 def root_list(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the roots as JSON.")] = False,
+    as_json: Annotated[bool, json_option("Print the roots as JSON.")] = False,
 ) -> None:
     """List the root filesystems in zigwheel's cache."""
     from zigwheel.cache import default_cache_dir  # noqa: PLC0415
@@ -269,7 +226,7 @@ def root_list(
     found = roots.cached_roots(default_cache_dir(os.environ) / "roots")
     described = [{"path": str(p), **(roots.read_marker(p) or {})} for p in found]
     if as_json:
-        print_json(described)
+        print_json({"roots": described})
         return
     for item in described:
         out_console().print(

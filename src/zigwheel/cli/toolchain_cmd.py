@@ -8,12 +8,12 @@ from typing import Optional
 
 import typer
 
-from zigwheel.cli._console import err_console, out_console, print_json
+from zigwheel.cli._console import err_console, json_option, out_console, print_json
 from zigwheel.errors import EXIT_FAILED_CHECK, EXIT_TOOLCHAIN, ConfigError
 
 _STATUS_STYLE = {"ok": "green", "warning": "yellow", "missing": "red", "info": "cyan"}
 
-JSON_OPTION = typer.Option(False, "--json", help="Print JSON for machines.")
+JSON_OPTION = json_option("Print JSON for machines.", default=False)
 DOCTOR_TARGETS_OPTION = typer.Option(
     None,
     "--target",

@@ -24,6 +24,7 @@ from zigwheel.errors import (
     UnreadableInputError,
 )
 from zigwheel.explain import explain
+from zigwheel.output import DISTRIBUTION_SUFFIXES, expand_folders
 from zigwheel.resources import data_dir, load_toml
 
 logger = logging.getLogger(__name__)
@@ -190,23 +191,9 @@ def gate(
     """
     rules = rules or load_index_rules()
     checker = checker or _default_checker
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted([*path.glob("*.whl"), *path.glob("*.tar.gz")])
-            files.extend(found)
-            if not found:
-                files.append(path)  # reported below as holding nothing
-        else:
-            files.append(path)
     verdicts: list[DistVerdict] = []
     seen: dict[str, Path] = {}
-    resolved: set[Path] = set()
-    for path in files:
-        real = path.resolve()
-        if real in resolved:
-            continue  # the same file named twice
-        resolved.add(real)
+    for path in expand_folders(paths, DISTRIBUTION_SUFFIXES):
         verdict = DistVerdict(path=path, kind="unknown")
         verdicts.append(verdict)
         if path.is_dir():
