@@ -18,6 +18,7 @@ from zigwheel.cli._console import (
     out_console,
     print_json,
 )
+from zigwheel.cli._options import split_list, target_option
 from zigwheel.errors import EXIT_FAILED_CHECK, CommandFailedError
 from zigwheel.explain import JSON_VERSION, Explanation, explain, read_log
 from zigwheel.output import github_annotation
@@ -111,21 +112,14 @@ ci_app = typer.Typer(
 )
 
 
-def _split(values: list[str] | None) -> list[str]:
-    """Repeated and comma-separated option values as one list, in order, without duplicates."""
-    items = [part.strip() for value in values or [] for part in value.split(",")]
-    return list(dict.fromkeys(item for item in items if item))
-
-
 @ci_app.command("github")
 def ci_github_command(
     *,
     targets: Annotated[
         Optional[list[str]],  # noqa: UP045 - typer reads the annotation at run time
-        typer.Option(
-            "--targets",
-            "-t",
-            help="Architectures, comma-separated or repeated (default: x86_64,aarch64).",
+        target_option(
+            "Architectures, comma-separated or repeated (default: x86_64,aarch64).",
+            alias="--targets",
         ),
     ] = None,
     manylinux: Annotated[
@@ -163,9 +157,10 @@ def ci_github_command(
     """Write a GitHub Actions workflow: zigwheel builds, checks and tests the wheels on a plain
     Ubuntu runner (no container), uploads them as artifacts, builds the sdist, and publishes
     tags to PyPI with trusted publishing."""
-    arches = list(dict.fromkeys(parse_arch(a).value for a in _split(targets) or DEFAULT_TARGETS))
+    names = split_list(targets) or DEFAULT_TARGETS
+    arches = list(dict.fromkeys(parse_arch(name).value for name in names))
     policies = list(
-        dict.fromkeys(parse_policy(p).name for p in _split(manylinux) or DEFAULT_POLICIES)
+        dict.fromkeys(parse_policy(p).name for p in split_list(manylinux) or DEFAULT_POLICIES)
     )
     resolved = resolve_targets(arches, policies)
     requirement = None if zigwheel_requirement is None else check_requirement(zigwheel_requirement)

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import os
 import shlex
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
 from zigwheel.cli._console import err_console, json_option, out_console, print_json
+from zigwheel.cli._options import split_list, target_option
 from zigwheel.errors import EXIT_FAILED_CHECK, EXIT_TOOLCHAIN, ConfigError
 
 _STATUS_STYLE = {"ok": "green", "warning": "yellow", "missing": "red", "info": "cyan"}
 
 JSON_OPTION = json_option("Print JSON for machines.", default=False)
-DOCTOR_TARGETS_OPTION = typer.Option(
-    None,
-    "--target",
-    "-t",
-    help="Architecture to check for (repeatable; default x86_64 and aarch64).",
+DOCTOR_TARGETS_OPTION = target_option(
+    "Architectures to check for, comma-separated or repeated (default: x86_64,aarch64)."
 )
 
 
@@ -106,7 +104,7 @@ def shims(
 
 
 def doctor(
-    target: Optional[list[str]] = DOCTOR_TARGETS_OPTION,  # noqa: UP045
+    target: Annotated[Optional[list[str]], DOCTOR_TARGETS_OPTION] = None,  # noqa: UP045
     manylinux: Optional[str] = typer.Option(  # noqa: UP045
         None, "--manylinux", help="glibc policy to check for [default: 2_17, or the arch's own]."
     ),
@@ -119,7 +117,8 @@ def doctor(
     from zigwheel.toolchain.doctor import default_arches, run_doctor  # noqa: PLC0415
     from zigwheel.toolchain.targets import default_policy, parse_arch, resolve_target  # noqa: PLC0415
 
-    arches = [parse_arch(name) for name in target] if target else default_arches()
+    names = split_list(target)
+    arches = list(dict.fromkeys(parse_arch(name) for name in names)) if names else default_arches()
     # A policy that was asked for is validated like build validates it (ConfigError: exit 2);
     # only when none was given does each architecture get its own default.
     targets = [resolve_target(arch, manylinux or default_policy(arch)) for arch in arches]

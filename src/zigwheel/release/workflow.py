@@ -144,7 +144,7 @@ def fill(template: str, values: Mapping[str, str], *, name: str = "template") ->
 def resolve_targets(arches: Sequence[str], policies: Sequence[str]) -> list[Target]:
     """Every (architecture, policy) pair as a Target, in the given order, without duplicates."""
     if not arches:
-        raise ConfigError("no target architecture given", hint="e.g. --targets x86_64,aarch64")
+        raise ConfigError("no target architecture given", hint="e.g. --target x86_64,aarch64")
     targets: list[Target] = []
     for arch in arches:
         for policy in policies or DEFAULT_POLICIES:
@@ -188,7 +188,7 @@ def regenerate_command(
     zigwheel_requirement: str | None = None,
 ) -> str:
     """The `zigwheel ci github` command line that renders the same workflow."""
-    argv = ["zigwheel", "ci", "github", "--targets", ",".join(arches)]
+    argv = ["zigwheel", "ci", "github", "--target", ",".join(arches)]
     for policy in policies:
         argv += ["--manylinux", policy]
     if one_job:
@@ -226,7 +226,7 @@ def render_github_workflow(
 ) -> str:
     """The workflow text for ``targets``: one job per target (matrix) or one job for all."""
     if not targets:
-        raise ConfigError("no targets to build", hint="e.g. --targets x86_64,aarch64")
+        raise ConfigError("no targets to build", hint="e.g. --target x86_64,aarch64")
     settings = settings or load_settings()
     templates = settings.templates
     common = {

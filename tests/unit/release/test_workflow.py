@@ -334,7 +334,7 @@ def test_cli_prints_to_stdout_with_dash() -> None:
         "x86_64",
         "aarch64",
     ]
-    assert "zigwheel ci github --targets x86_64,aarch64 --manylinux manylinux_2_17" in result.stdout
+    assert "zigwheel ci github --target x86_64,aarch64 --manylinux manylinux_2_17" in result.stdout
 
 
 def test_cli_writes_refuses_and_reports_json(

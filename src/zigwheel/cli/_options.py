@@ -1,0 +1,23 @@
+"""Options every command spells the same way: --target lists and their comma-or-repeat syntax."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import typer
+
+
+def target_option(help_text: str, *, alias: str | None = None) -> Any:
+    """``--target``/``-t``, repeatable, each value a comma- or space-separated list.
+
+    ``alias`` keeps an older spelling working (``zigwheel ci github --targets``).
+    """
+    names = ["--target", "-t"] if alias is None else ["--target", alias, "-t"]
+    return typer.Option(*names, help=help_text)
+
+
+def split_list(values: Sequence[str] | None) -> list[str]:
+    """Repeated and comma- or space-separated option values as one list, in order, once each."""
+    items = [part for value in values or () for part in value.replace(",", " ").split()]
+    return list(dict.fromkeys(items))
