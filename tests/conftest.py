@@ -59,20 +59,13 @@ def _build_example(name: str, arch: str, *, native: bool, out_root: Path) -> Pat
     out.mkdir()
     if native:
         return _build_native(EXAMPLES / name, out)
-    # Through zigwheel's own build use-case, so every consumer of this fixture exercises it.
-    from zigwheel.builder.jobs import build_wheels, host_arch_name, plan_build, read_project  # noqa: PLC0415
-    from zigwheel.builder.settings import FlagValues, resolve_settings  # noqa: PLC0415
+    # Through zigwheel's public API, so every consumer of this fixture exercises it.
+    import zigwheel  # noqa: PLC0415
 
-    env = dict(os.environ)
-    project = read_project(EXAMPLES / name)
-    settings = resolve_settings(
-        pyproject=project.pyproject,
-        env=env,
-        flags=FlagValues(targets=[arch], manylinux="2_17", out_dir=out),
-        project_dir=project.directory,
-        host_arch=host_arch_name(),
+    result = zigwheel.build(
+        EXAMPLES / name, targets=[arch], manylinux="2_17", out_dir=out, env=dict(os.environ)
     )
-    (built,) = build_wheels(plan_build(project, settings, env), env)
+    (built,) = result.wheels
     return built.path
 
 

@@ -354,7 +354,8 @@ def _guard_host(monkeypatch: pytest.MonkeyPatch, allowed: list[Path]) -> list[st
     def check(target: object) -> None:
         if isinstance(target, int):
             return
-        path = os.fspath(target)  # type: ignore[arg-type]
+        assert isinstance(target, (str, bytes, os.PathLike))
+        path = os.fspath(target)
         path = path.decode() if isinstance(path, bytes) else path
         if not any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots):
             attempts.append(path)
@@ -461,22 +462,27 @@ def real_elves(
 
 def _pyelftools_facts(data: bytes) -> dict[str, object]:
     """What zigwheel's decoder reports, read through pyelftools' full object model instead."""
+    from elftools.elf.dynamic import DynamicSection  # noqa: PLC0415
     from elftools.elf.elffile import ELFFile  # noqa: PLC0415
+    from elftools.elf.gnuversions import GNUVerNeedSection, GNUVerSymSection  # noqa: PLC0415
+    from elftools.elf.sections import SymbolTableSection  # noqa: PLC0415
 
     elf = ELFFile(io.BytesIO(data))
     needed: list[str] = []
     rpath = runpath = None
     dynamic = elf.get_section_by_name(".dynamic")
+    assert dynamic is None or isinstance(dynamic, DynamicSection)
     for tag in dynamic.iter_tags() if dynamic is not None else ():
         if tag.entry.d_tag == "DT_NEEDED":
-            needed.append(tag.needed)
+            needed.append(tag.needed)  # type: ignore[attr-defined]  # set per tag kind
         elif tag.entry.d_tag == "DT_RPATH":
-            rpath = tag.rpath
+            rpath = tag.rpath  # type: ignore[attr-defined]
         elif tag.entry.d_tag == "DT_RUNPATH":
-            runpath = tag.runpath
-    verneed: list[tuple[str, tuple[str, ...]]] = []
-    by_index: dict[int, tuple[str, str]] = {}
+            runpath = tag.runpath  # type: ignore[attr-defined]
+    verneed: list[tuple[str | None, tuple[str, ...]]] = []
+    by_index: dict[int, tuple[str | None, str]] = {}
     section = elf.get_section_by_name(".gnu.version_r")
+    assert section is None or isinstance(section, GNUVerNeedSection)
     for need, auxes in section.iter_versions() if section is not None else ():
         names = []
         for aux in auxes:
@@ -485,6 +491,8 @@ def _pyelftools_facts(data: bytes) -> dict[str, object]:
         verneed.append((need.name, tuple(names)))
     dynsym = elf.get_section_by_name(".dynsym")
     versym = elf.get_section_by_name(".gnu.version")
+    assert isinstance(dynsym, SymbolTableSection)
+    assert versym is None or isinstance(versym, GNUVerSymSection)
     undefined = set()
     for index, sym in enumerate(dynsym.iter_symbols()):
         if index == 0 or sym["st_shndx"] != "SHN_UNDEF":

@@ -11,9 +11,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
+from elftools.elf.sections import Symbol, SymbolTableSection
 
+from zigwheel.platforms import Libc
 from zigwheel.toolchain.shims import MANIFEST, ShimSet, install_shims, render_shims
 from zigwheel.toolchain.targets import Arch, load_table, resolve_target
 from zigwheel.toolchain.zig import Zig, locate_zig
@@ -96,6 +99,24 @@ E_MACHINE = {"x86_64": "EM_X86_64", "aarch64": "EM_AARCH64"}
 
 
 @pytest.fixture(scope="module")
+
+def _dynamic_section(elf: ELFFile) -> DynamicSection:
+    section = elf.get_section_by_name(".dynamic")
+    assert isinstance(section, DynamicSection), "no .dynamic section"
+    return section
+
+
+def _symbols(elf: ELFFile, name: str) -> SymbolTableSection:
+    section = elf.get_section_by_name(name)
+    assert isinstance(section, SymbolTableSection), f"no {name} section"
+    return section
+
+
+def _named(table: SymbolTableSection, name: str) -> list[Symbol]:
+    found = table.get_symbol_by_name(name)
+    assert found is not None, f"no symbol {name}"
+    return found
+
 def zig() -> Zig:
     return locate_zig(os.environ)
 
@@ -270,15 +291,15 @@ def test_musl_shared_library_links_musl_libc_dynamically(
         elf = ELFFile(handle)
         assert elf["e_machine"] == E_MACHINE[shims.target.arch.value]
         assert elf["e_type"] == "ET_DYN"
-        dynamic = elf.get_section_by_name(".dynamic")
+        dynamic = _dynamic_section(elf)
         needed = [tag.needed for tag in dynamic.iter_tags() if tag.entry.d_tag == "DT_NEEDED"]
         # musl is one library (libc.so, which is also its loader); glibc would add libm.so.6.
         assert needed == ["libc.so"], needed
         assert not any(isinstance(s, GNUVerNeedSection) for s in elf.iter_sections())
-        symbols = elf.get_section_by_name(".dynsym")
-        assert symbols.get_symbol_by_name("zw_format")[0]["st_shndx"] != "SHN_UNDEF"
+        symbols = _symbols(elf, ".dynsym")
+        assert _named(symbols, "zw_format")[0]["st_shndx"] != "SHN_UNDEF"
         for function in ("malloc", "snprintf", "pow"):  # taken from libc at run time, not copied
-            (symbol,) = symbols.get_symbol_by_name(function)
+            (symbol,) = _named(symbols, function)
             assert symbol["st_shndx"] == "SHN_UNDEF", function
     _machine, versions, _dynamic = elf_facts(lib)
     assert not versions
@@ -357,7 +378,7 @@ def test_linker_flags_from_rustc_and_a_response_file(
     assert str(archive) in rewritten
     assert "-Wl,-u,zw_norm" in rewritten
     with out.open("rb") as handle:
-        symbols = ELFFile(handle).get_section_by_name(".dynsym")
+        symbols = _symbols(ELFFile(handle), ".dynsym")
         assert symbols.get_symbol_by_name("zw_norm"), "--whole-archive member was not linked"
 
 
@@ -467,7 +488,7 @@ def test_eight_processes_publish_the_same_shims_at_once(zig: Zig, tmp_path: Path
         tmp_path,
     )
     with exe.open("rb") as handle:
-        assert ELFFile(handle).get_section_by_name(".symtab").get_symbol_by_name("zw_answer")
+        assert _symbols(ELFFile(handle), ".symtab").get_symbol_by_name("zw_answer")
     if os.uname().machine == "x86_64":
         assert subprocess.run([str(exe)], check=False).returncode == 0
 
@@ -715,10 +736,10 @@ def test_flags_the_pinned_zig_handles_without_a_rule(
     compile_with(shims.linker, [*base, "-Wl,--version-script=good.map"], tmp_path)
     with lib.open("rb") as handle:
         elf = ELFFile(handle)
-        dynamic = elf.get_section_by_name(".dynamic")
+        dynamic = _dynamic_section(elf)
         needed = [tag.needed for tag in dynamic.iter_tags() if tag.entry.d_tag == "DT_NEEDED"]
         assert not [n for n in needed if "gcc_s" in n], needed  # no libgcc_s at run time ...
-        dynsym = elf.get_section_by_name(".dynsym")
+        dynsym = _symbols(elf, ".dynsym")
         assert dynsym.get_symbol_by_name("_Unwind_Backtrace") is None  # ... its unwinder is inside
         assert dynsym.get_symbol_by_name("zw_depth")
     # --no-undefined-version reaches lld, not dropped: it overrides an earlier
@@ -754,7 +775,7 @@ def test_zig_glibc_floor_in_the_table_is_exact(arch: str, zig: Zig, tmp_path: Pa
     source.write_text("int main(void){return 0;}\n")
 
     def links(minor: int) -> bool:
-        triple = f"{info.zig_gnu}.2.{minor}"
+        triple = f"{info.zig[Libc.GLIBC]}.2.{minor}"
         argv = [*zig.command, "cc", "-target", triple, str(source), "-o", str(tmp_path / "p")]
         return subprocess.run(argv, capture_output=True, check=False, timeout=600).returncode == 0
 

@@ -13,7 +13,7 @@ from zigwheel.cli import app
 from zigwheel.explain import load_rules
 from zigwheel.release.workflow import render_github_workflow, resolve_targets
 
-ROOT = typer.main.get_command(app)
+ROOT: Any = typer.main.get_command(app)  # a group: typer types it as its plain Command
 
 
 def _workflow_commands() -> list[str]:

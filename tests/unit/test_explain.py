@@ -172,21 +172,17 @@ def test_parse_rules_rejects_broken_data(mutate: Any, message: str) -> None:
 
 
 def test_placeholder_must_be_captured_by_every_pattern_or_defaulted() -> None:
-    document = {
-        "schema": 1,
-        "explanation": [
-            {
-                "id": "x",
-                "title": "t",
-                "patterns": ["a (?P<what>\\w+)", "b"],
-                "cause": "c",
-                "fix": "f {what}",
-            }
-        ],
+    entry: dict[str, object] = {
+        "id": "x",
+        "title": "t",
+        "patterns": ["a (?P<what>\\w+)", "b"],
+        "cause": "c",
+        "fix": "f {what}",
     }
+    document = {"schema": 1, "explanation": [entry]}
     with pytest.raises(DataError, match="what"):
         parse_rules(document, source="s")
-    document["explanation"][0]["defaults"] = {"what": "something"}
+    entry["defaults"] = {"what": "something"}
     (rule,) = parse_rules(document, source="s")
     assert [item.fix for item in explain("b\n", [rule])] == ["f something"]
     assert [item.fix for item in explain("a thing\n", [rule])] == ["f thing"]

@@ -141,7 +141,7 @@ def test_publish_uses_trusted_publishing_on_tags_only() -> None:
 def test_workflow_triggers() -> None:
     document = _render(["x86_64"], ["manylinux_2_17"])
     # PyYAML reads the key `on` as the boolean True (YAML 1.1).
-    triggers = document[True]
+    triggers = document[True]  # type: ignore[index]
     assert triggers["push"]["tags"] == ["v*"]
     assert "pull_request" in triggers
     assert "workflow_dispatch" in triggers
@@ -180,6 +180,7 @@ def test_one_job_without_foreign_targets_installs_no_qemu() -> None:
 
 def _mirror_check(job: dict[str, Any]) -> dict[str, Any]:
     (step,) = [s for s in job["steps"] if "Debian mirror" in s.get("name", "")]
+    assert isinstance(step, dict)
     return step
 
 

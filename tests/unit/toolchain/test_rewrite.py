@@ -182,7 +182,7 @@ TRICKY = st.sampled_from(
 ARGS = st.lists(
     st.one_of(
         TRICKY,
-        st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=8),
+        st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\0"), max_size=8),
     ),
     max_size=12,
 )
