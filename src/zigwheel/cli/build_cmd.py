@@ -13,33 +13,29 @@ from zigwheel.cli._console import err_console, on_github_actions, out_console, p
 
 if TYPE_CHECKING:
     from zigwheel.builder.jobs import BuildFailure, BuildJob, BuildPlan, BuiltWheel
+    from zigwheel.builder.settings import Setting
 
 
-def _setting_text(plan: BuildPlan, key: str) -> str:
-    import shlex  # noqa: PLC0415
-
-    settings = plan.settings
-    values = {
-        "targets": ", ".join(settings.targets),
-        "policy": settings.policy or "each architecture's default",
-        "interpreters": ", ".join(settings.interpreters)
-        or ("abi3: one wheel per target" if plan.project.abi3 else "chosen from requires-python"),
-        "out-dir": str(settings.out_dir),
-        "maturin-args": shlex.join(settings.maturin_args) or "none",
-        "environment": f"{len(settings.environment)} variable(s)" if settings.environment
-        else "none",
-    }
-    return values.get(key, "")
+def _setting_text(plan: BuildPlan, setting: Setting) -> str:
+    value = getattr(plan.settings, setting.attr)
+    if setting.key == "interpreters" and not value:
+        # What no interpreters means depends on the crate, which the settings do not know.
+        return "abi3: one wheel per target" if plan.project.abi3 else "chosen from requires-python"
+    return setting.kind.show(value)
 
 
 def _print_plan(plan: BuildPlan) -> None:
     from rich.table import Table  # noqa: PLC0415
 
+    from zigwheel.builder.settings import BUILD_SETTINGS  # noqa: PLC0415
+
     console = out_console()
     abi3 = "yes" if plan.project.abi3 else "no"
     console.print(f"project: {plan.project.directory} (abi3: {abi3})", markup=False)
-    for key, source in plan.settings.sources.items():
-        console.print(f"  {key}: {_setting_text(plan, key)} (from {source})", markup=False)
+    for setting in BUILD_SETTINGS:
+        source = plan.settings.sources.get(setting.key, "?")
+        text = _setting_text(plan, setting)
+        console.print(f"  {setting.key}: {text} (from {source})", markup=False)
     for name, value in plan.settings.environment.items():
         source = plan.settings.environment_sources.get(name, "?")
         console.print(f"    {name}={value} (from {source})", markup=False)
