@@ -25,6 +25,7 @@ from pathlib import Path
 
 import auditwheel
 
+from zigwheel.platforms import Libc
 from zigwheel.toolchain.targets import Arch, load_table
 from zigwheel.toolchain.zig import locate_zig
 
@@ -43,7 +44,7 @@ def auditwheel_versions(file_name: str, prefix: str, arch: Arch) -> list[str]:
 
 
 def zig_floor(arch: Arch, versions: list[str], zig_command: tuple[str, ...], work: Path) -> str:
-    zig_gnu = load_table().arches[arch].zig_gnu
+    zig_gnu = load_table().arches[arch].zig[Libc.GLIBC]
     source = work / "probe.c"
     source.write_text("int main(void){return 0;}\n")
     oldest = int(versions[0].split("_")[1])

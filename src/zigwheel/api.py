@@ -75,8 +75,9 @@ def plan(
     Arguments override ``ZIGWHEEL_*`` variables of ``env`` (default: ``os.environ``), which
     override ``[tool.zigwheel]`` of the project's pyproject.toml, exactly as flags do.
     """
-    from zigwheel.builder.jobs import host_arch_name, plan_build, read_project  # noqa: PLC0415
+    from zigwheel.builder.jobs import plan_build, read_project  # noqa: PLC0415
     from zigwheel.builder.settings import FlagValues, resolve_settings  # noqa: PLC0415
+    from zigwheel.host import Host  # noqa: PLC0415
 
     environment = dict(os.environ if env is None else env)
     project = read_project(Path(project_dir))
@@ -93,7 +94,7 @@ def plan(
         env=environment,
         flags=flags,
         project_dir=project.directory,
-        host_arch=host_arch_name(),
+        host_arch=Host.detect(environment).arch,
     )
     return plan_build(project, settings, environment)
 

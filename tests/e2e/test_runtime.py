@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from zigwheel.platforms import find_qemu
 from zigwheel.runtime import roots, wheeltest
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
@@ -31,7 +32,7 @@ def bullseye_amd64() -> Path:
 @pytest.fixture(scope="module")
 def bookworm_arm64() -> Path:
     """Debian 12 arm64: glibc 2.36, Python 3.11, run under qemu-user."""
-    if roots.find_qemu("aarch64", os.environ.get("PATH", "")) is None:
+    if find_qemu("aarch64", os.environ.get("PATH", "")) is None:
         pytest.skip("aarch64: no qemu-aarch64 or qemu-aarch64-static on PATH")
     return roots.ensure_debian_root("bookworm", "aarch64", env=os.environ).path
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from zigwheel.host import Host
+from zigwheel.platforms import find_qemu
 from zigwheel.runtime import roots, wheeltest
 
 # A limited-API (abi3, Python >= 3.9) module whose `spawn()` starts a thread: with the host's
@@ -94,7 +96,7 @@ def tiny_wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         build.mkdir()
         so_file = compile_tiny(build, zig_cc(f"{arch}-linux-gnu.2.17"))
         wheels[f"zig-{arch}"] = make_wheel(so_file, f"manylinux_2_17_{arch}", out / "dist")
-    if shutil.which("gcc") and roots.host_arch() == "x86_64":
+    if shutil.which("gcc") and Host.detect().arch == "x86_64":
         build = out / "gcc"
         build.mkdir()
         so_file = compile_tiny(build, ["gcc"])
@@ -168,7 +170,7 @@ def test_host_gcc_wheel_fails_in_a_bullseye_root_with_the_loader_message(
 def test_aarch64_zig_wheel_imports_under_qemu_in_a_bookworm_arm64_root(
     tiny_wheels: dict[str, Path], bookworm_arm64: Path
 ) -> None:
-    if roots.find_qemu("aarch64", os.environ.get("PATH", "")) is None:
+    if find_qemu("aarch64", os.environ.get("PATH", "")) is None:
         pytest.skip("needs qemu-aarch64 (Debian package qemu-user-static)")
     result = wheeltest.run_wheel_test(
         tiny_wheels["zig-aarch64"],

@@ -481,14 +481,6 @@ def build_wheels(
     return built
 
 
-def host_arch_name() -> str:
-    """This machine's architecture in wheel terms (x86_64, aarch64, ...)."""
-    import platform  # noqa: PLC0415
-
-    machine = platform.machine().lower()
-    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
-
-
 __all__ = [
     "BuildFailure",
     "BuildJob",

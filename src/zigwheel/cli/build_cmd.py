@@ -180,11 +180,11 @@ def register(app: typer.Typer) -> None:
         from zigwheel.builder.jobs import (  # noqa: PLC0415
             BuildFailure,
             build_wheels,
-            host_arch_name,
             plan_build,
             read_project,
         )
         from zigwheel.builder.settings import FlagValues, resolve_settings  # noqa: PLC0415
+        from zigwheel.host import Host  # noqa: PLC0415
 
         env = dict(os.environ)
         project = read_project(project_dir)
@@ -201,7 +201,7 @@ def register(app: typer.Typer) -> None:
             env=env,
             flags=flags,
             project_dir=project.directory,
-            host_arch=host_arch_name(),
+            host_arch=Host.detect(env).arch,
         )
         plan = plan_build(project, settings, env)
         for warning in plan.warnings:

@@ -114,6 +114,7 @@ def doctor(
 
     Exit codes: 0 nothing missing, 1 something is missing, 2 a bad --target or --manylinux.
     """
+    from zigwheel.host import Host  # noqa: PLC0415
     from zigwheel.toolchain.doctor import default_arches, run_doctor  # noqa: PLC0415
     from zigwheel.toolchain.targets import default_policy, parse_arch, resolve_target  # noqa: PLC0415
 
@@ -122,7 +123,7 @@ def doctor(
     # A policy that was asked for is validated like build validates it (ConfigError: exit 2);
     # only when none was given does each architecture get its own default.
     targets = [resolve_target(arch, manylinux or default_policy(arch)) for arch in arches]
-    report = run_doctor(targets, os.environ)
+    report = run_doctor(targets, os.environ, Host.detect(os.environ))
     if json_output:
         print_json(report.to_json())
     else:

@@ -18,21 +18,10 @@ from elftools.elf.enums import (
 )
 
 from zigwheel.errors import UnreadableInputError
+from zigwheel.platforms import registry
 
 ELF_MAGIC = b"\x7fELF"
 
-# (e_machine, ELF class, little endian) -> baseline architecture, as wheel tags spell it.
-_ARCHES: dict[tuple[str, int, bool], str] = {
-    ("EM_386", 32, True): "i686",
-    ("EM_X86_64", 64, True): "x86_64",
-    ("EM_PPC64", 64, True): "ppc64le",
-    ("EM_PPC64", 64, False): "ppc64",
-    ("EM_RISCV", 64, True): "riscv64",
-    ("EM_AARCH64", 64, True): "aarch64",
-    ("EM_S390", 64, False): "s390x",
-    ("EM_ARM", 32, True): "armv7l",
-    ("EM_LOONGARCH", 64, True): "loongarch64",
-}
 _EF_ARM_EABIMASK = 0xFF000000
 _EF_ARM_EABI_VER5 = 0x05000000
 _EF_ARM_ABI_FLOAT_HARD = 0x400
@@ -227,7 +216,9 @@ def _parse(data: bytes | bytearray, init_names: tuple[str, ...]) -> ElfInfo:
     machine = _MACHINES.get(e_machine, f"EM_{e_machine}")
     osabi = _OSABIS.get(data[7], f"ELFOSABI_{data[7]}")
 
-    arch = _ARCHES.get((machine, elfclass, little))
+    # the registry's rows say which (machine, class, byte order) is which wheel-tag baseline
+    row = registry().by_elf(e_machine, elfclass, little)
+    arch = row.name if row is not None else None
     arch_error = None if arch else f"unsupported machine {machine} ({elfclass}-bit)"
     if arch == "armv7l":
         if flags & _EF_ARM_EABIMASK != _EF_ARM_EABI_VER5:

@@ -10,28 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from zigwheel.errors import DataError
+from zigwheel.platforms import Libc, registry
 from zigwheel.resources import data_dir
 
-GLIBC = "glibc"
-MUSL = "musl"
-_FILES = {GLIBC: "manylinux.json", MUSL: "musllinux.json"}
-_PREFIX = {GLIBC: "manylinux", MUSL: "musllinux"}
+GLIBC = Libc.GLIBC
+MUSL = Libc.MUSL
+# keyed by str: callers pass the plain spelling ("glibc") as well as Libc members
+_FILES: dict[str, str] = {GLIBC: "manylinux.json", MUSL: "musllinux.json"}
+_PREFIX: dict[str, str] = {GLIBC: "manylinux", MUSL: "musllinux"}
 
-# Wheel-tag architecture suffixes and the baseline each one stands for.
-TAG_ARCHES: dict[str, str] = {
-    "x86_64": "x86_64",
-    "x86_64_v2": "x86_64",
-    "x86_64_v3": "x86_64",
-    "x86_64_v4": "x86_64",
-    "i686": "i686",
-    "aarch64": "aarch64",
-    "armv7l": "armv7l",
-    "ppc64le": "ppc64le",
-    "ppc64": "ppc64",
-    "s390x": "s390x",
-    "riscv64": "riscv64",
-    "loongarch64": "loongarch64",
-}
 # The legacy manylinux names and the glibc version each stands for (PEP 600's aliases).
 LEGACY_MANYLINUX_VERSIONS = {
     "manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17),
@@ -67,7 +54,9 @@ def parse_platform_tag(tag: str) -> PlatformTag:
     if not match:
         return PlatformTag(tag, None, None, None, None)
     arch = match["arch"]
-    baseline = TAG_ARCHES.get(arch)
+    # the registry knows each baseline and the suffixes that stand for it (x86_64_v3 -> x86_64)
+    row = registry().by_tag_arch(arch)
+    baseline = row.name if row is not None else None
     if match["linux"]:
         return PlatformTag(tag, "linux", None, arch, baseline)
     if match["legacy"]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from zigwheel.errors import ConfigError, DataError, UnreadableInputError
+from zigwheel.platforms import registry
 from zigwheel.resources import data_dir, load_toml
 from zigwheel.runtime.roots import resolve_in_root
 
@@ -339,19 +340,19 @@ def load_recipe() -> RootRecipe:
     try:
         skip = data["skip"]["packages"]
         extra = data["extra"]["packages"]
-        arches = data["arches"]
         releases = data["releases"]
     except KeyError as err:
         msg = f"{path.name} lacks the key {err}"
         raise DataError(msg, hint="reinstall zigwheel; the package data is damaged") from err
     listed = [x for value in releases.values() for x in (value if isinstance(value, list) else [1])]
-    if not all(isinstance(x, str) for x in [*skip, *extra, *arches, *arches.values(), *listed]):
-        msg = f"{path.name} must hold only strings in skip, extra, arches and releases"
+    if not all(isinstance(x, str) for x in [*skip, *extra, *listed]):
+        msg = f"{path.name} must hold only strings in skip, extra and releases"
         raise DataError(msg, hint="reinstall zigwheel; the package data is damaged")
     return RootRecipe(
         skip=frozenset(skip),
         extra=tuple(extra),
-        arches=dict(arches),
+        # Debian's names come from the architecture registry, for every arch zigwheel builds
+        arches={row.debian: row.name for row in registry().buildable()},
         releases={name: tuple(value) for name, value in releases.items()},
     )
 

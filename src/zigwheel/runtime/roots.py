@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shlex
 import shutil
 import struct
@@ -19,18 +18,11 @@ from zigwheel.errors import (
     ToolchainError,
     UnreadableInputError,
 )
+from zigwheel.host import Host
+from zigwheel.platforms import find_qemu, lookup, qemu_programs, registry
 
 MARKER = ".zigwheel-root.json"
 
-# ELF e_machine -> wheel architecture name.
-_ELF_MACHINES = {3: "i686", 40: "armv7l", 21: "ppc64le", 22: "s390x", 62: "x86_64", 183: "aarch64",
-                 243: "riscv64"}  # fmt: skip
-# Wheel architecture name -> the name qemu-user uses for it.
-QEMU_NAMES = {"x86_64": "x86_64", "aarch64": "aarch64", "i686": "i386", "armv7l": "arm",
-              "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}  # fmt: skip
-# platform.machine() spellings -> wheel architecture name.
-_MACHINE_ALIASES = {"amd64": "x86_64", "arm64": "aarch64", "i386": "i686", "i586": "i686",
-                    "armv8l": "armv7l"}  # fmt: skip
 PT_INTERP = 3
 
 
@@ -76,12 +68,6 @@ class PythonRunner:
         return f'#!/bin/sh\n{exports}exec {shlex.join(self.argv)} "$@"\n'
 
 
-def host_arch() -> str:
-    """The wheel architecture name of this machine."""
-    machine = platform.machine().lower()
-    return _MACHINE_ALIASES.get(machine, machine)
-
-
 def read_elf_info(path: Path) -> ElfInfo:
     """Read the machine and the PT_INTERP loader path of an ELF executable."""
     try:
@@ -122,9 +108,8 @@ def read_elf_info(path: Path) -> ElfInfo:
     except (OSError, struct.error) as err:
         msg = f"cannot read the ELF header of {path}: {err}"
         raise UnreadableInputError(msg, hint="point --root at a tree with a Linux Python") from err
-    arch = _ELF_MACHINES.get(machine, f"elf-machine-{machine}")
-    if arch == "ppc64le" and endian == ">":
-        arch = "ppc64"
+    row = registry().by_elf(machine, 64 if is64 else 32, endian == "<")
+    arch = row.name if row is not None else f"elf-machine-{machine}"
     return ElfInfo(arch=arch, interpreter=interpreter)
 
 
@@ -201,16 +186,6 @@ def library_dirs(root: Path) -> list[Path]:
     return found
 
 
-def find_qemu(arch: str, path_env: str) -> Path | None:
-    """Find ``qemu-<arch>`` or ``qemu-<arch>-static`` on ``path_env``."""
-    name = QEMU_NAMES.get(arch, arch)
-    for candidate in (f"qemu-{name}", f"qemu-{name}-static"):
-        found = shutil.which(candidate, path=path_env)
-        if found:
-            return Path(found)
-    return None
-
-
 def python_env(base_env: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
     """A clean environment for a test Python: no PYTHON*, LD_* or virtualenv settings of ours."""
     env = {
@@ -225,15 +200,16 @@ def python_env(base_env: Mapping[str, str], extra: Mapping[str, str]) -> dict[st
 
 
 def root_runner(
-    root: Path, *, env: Mapping[str, str], site_dir: Path | None = None
+    root: Path, *, env: Mapping[str, str], site_dir: Path | None = None, host: Host | None = None
 ) -> PythonRunner:
     """Plan how to run a root's Python so that the root's glibc and stdlib are the ones used.
 
     Same architecture: through the root's own loader (PT_INTERP of its Python, resolved inside
     the root) with --library-path set to the root's library folders. Other architecture: under
     qemu-user with the root as the library prefix (-L). Raises ToolchainError if qemu is needed
-    but missing.
+    but missing. ``host`` is the machine that runs it (default: this one).
     """
+    host = Host.detect(env) if host is None else host
     root = root.resolve()
     if not root.is_dir():
         msg = f"the root filesystem {root} does not exist"
@@ -246,7 +222,7 @@ def root_runner(
     if site_dir is not None:
         extra["PYTHONPATH"] = str(site_dir)
     run_env = python_env(env, extra)
-    if info.arch == host_arch():
+    if info.arch == host.arch:
         if info.interpreter is None:
             msg = f"{python} has no PT_INTERP: a static Python cannot prove anything about glibc"
             raise UnreadableInputError(msg, hint="use a root whose Python is dynamically linked")
@@ -259,8 +235,8 @@ def root_runner(
         return PythonRunner(argv, run_env, info.arch, "loader", root)
     qemu = find_qemu(info.arch, env.get("PATH", os.defpath))
     if qemu is None:
-        name = QEMU_NAMES.get(info.arch, info.arch)
-        msg = f"{info.arch}: not tested, no qemu-{name} or qemu-{name}-static found on PATH"
+        program, static = qemu_programs(info.arch)
+        msg = f"{info.arch}: not tested, no {program} or {static} found on PATH"
         raise ToolchainError(msg, hint="install qemu-user-static (Debian/Ubuntu) to run it")
     return PythonRunner((str(qemu), "-L", str(root), str(python)), run_env, info.arch, "qemu", root)
 
@@ -576,10 +552,6 @@ def _cached_download(url: str, folder: Path, *, sha256: str, size: int, suffix: 
     return data
 
 
-DEBIAN_ARCHES = {"x86_64": "amd64", "aarch64": "arm64", "i686": "i386", "armv7l": "armhf",
-                 "ppc64le": "ppc64el", "s390x": "s390x", "riscv64": "riscv64"}  # fmt: skip
-
-
 def ensure_debian_root(
     release: str,
     arch: str | None = None,
@@ -590,18 +562,21 @@ def ensure_debian_root(
     mirrors: Sequence[str] = (),
     python: str | None = None,
     packages: Sequence[str] = (),
+    host: Host | None = None,
 ) -> BuiltRoot:
     """Return a Debian root, building it into zigwheel's cache (or ``dest``) when missing.
 
-    ``arch`` is a Debian or a wheel architecture name (default: this machine's); ``mirrors``
-    default to the http(s) mirrors of the apt configuration under ``etc_apt``.
+    ``arch`` is a Debian or a wheel architecture name (default: ``host``'s, this machine's when
+    None); ``mirrors`` default to the http(s) mirrors of the apt configuration under ``etc_apt``.
     """
     from zigwheel.cache import cache_root  # noqa: PLC0415
     from zigwheel.runtime import debian  # noqa: PLC0415
 
     cache = cache_root(env)
-    debian_arch = arch or host_arch()
-    debian_arch = DEBIAN_ARCHES.get(debian_arch, debian_arch)
+    asked = arch or (Host.detect(env) if host is None else host).arch
+    # a wheel name or alias becomes Debian's; a Debian name (or an unknown one) stays as given
+    row = None if registry().by_debian(asked) else lookup(asked)
+    debian_arch = row.debian if row is not None else asked
     if dest is None:
         name = debian_root_name(release, debian_arch, python)
         if packages:

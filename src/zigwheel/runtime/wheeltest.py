@@ -18,8 +18,10 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 
 from zigwheel._proc import run, tail
 from zigwheel.builder.settings import parse_test_command
-from zigwheel.compliance.policy import LEGACY_MANYLINUX_VERSIONS
+from zigwheel.compliance.policy import LEGACY_MANYLINUX_VERSIONS, parse_platform_tag
 from zigwheel.errors import CommandFailedError, ToolchainError, UnreadableInputError, ZigwheelError
+from zigwheel.host import Host
+from zigwheel.platforms import lookup
 from zigwheel.resources import parse_toml_text
 from zigwheel.runtime import roots
 from zigwheel.runtime.debian import load_recipe
@@ -149,15 +151,8 @@ class WheelTestResult:
 
 def platform_arch(platform: str) -> str:
     """The machine of a platform tag: manylinux_2_17_aarch64 -> aarch64, any -> any."""
-    if platform == "any":
-        return "any"
-    for prefix in ("manylinux_", "musllinux_"):
-        if platform.startswith(prefix):
-            return platform.split("_", 3)[3] if platform.count("_") >= 3 else platform
-    for prefix in ("manylinux1_", "manylinux2010_", "manylinux2014_", "linux_"):
-        if platform.startswith(prefix):
-            return platform[len(prefix) :]
-    return platform
+    arch = parse_platform_tag(platform).arch
+    return arch if arch is not None else platform
 
 
 def installed_parts(name: str) -> tuple[str, ...] | None:
@@ -389,7 +384,7 @@ def _probe(runner: roots.PythonRunner, cwd: Path) -> PythonFacts:
 
 
 def _host_runner(
-    wheel: Path, python: str, env: Mapping[str, str], work: Path, *, with_deps: bool
+    wheel: Path, python: str, env: Mapping[str, str], work: Path, *, with_deps: bool, arch: str
 ) -> roots.PythonRunner:
     """A fresh venv of ``python`` with the wheel installed by pip.
 
@@ -420,7 +415,7 @@ def _host_runner(
     run_env = roots.python_env(env, {})
     run_env["PATH"] = f"{venv / 'bin'}:{env.get('PATH', '')}"
     run_env["VIRTUAL_ENV"] = str(venv)
-    return roots.PythonRunner((str(venv_python),), run_env, roots.host_arch(), "host")
+    return roots.PythonRunner((str(venv_python),), run_env, arch, "host")
 
 
 def _prepare(
@@ -430,17 +425,18 @@ def _prepare(
     env: Mapping[str, str],
     work: Path,
     host_python: str,
+    host: Host,
 ) -> tuple[roots.PythonRunner, PythonFacts] | None:
     """Find the test Python and probe it; on failure fill ``result`` and return None."""
     try:
         if root is None:
             runner = roots.PythonRunner(
-                (host_python,), roots.python_env(env, {}), roots.host_arch(), "host"
+                (host_python,), roots.python_env(env, {}), host.arch, "host"
             )
         else:
             site = work / "site"
             site.mkdir()
-            runner = roots.root_runner(root, env=env, site_dir=site)
+            runner = roots.root_runner(root, env=env, site_dir=site, host=host)
         return runner, _probe(runner, work / "cwd")
     except ToolchainError as err:  # e.g. qemu missing: the wheel was not tested
         # The hint is the way out (install qemu-user-static): the report keeps it.
@@ -477,7 +473,9 @@ def _install(
         unpack_wheel(wheel.path, work / "site")
     else:
         try:
-            runner = _host_runner(wheel.path, runner.argv[0], env, work, with_deps=with_deps)
+            runner = _host_runner(
+                wheel.path, runner.argv[0], env, work, with_deps=with_deps, arch=runner.arch
+            )
         except CommandFailedError as err:
             result.status, result.reason = FAILED, f"installing the wheel failed: {err}"
             result.output = tail(err.output, 30)
@@ -531,6 +529,7 @@ def run_wheel_test(
     project: Path | None = None,
     host_python: str = "python3",
     with_deps: bool = False,
+    host: Host | None = None,
 ) -> WheelTestResult:
     """Install one wheel into a throwaway environment and import its extension modules.
 
@@ -540,7 +539,9 @@ def run_wheel_test(
     the root's Python, which runs through the root's own loader (same architecture) or under
     qemu-user. ``command`` (a shell command; ``python`` on PATH is the test Python) runs after
     the imports. A wheel the Python cannot load by its tags is not tested, with the reason.
+    ``host`` is the machine the test runs on (default: this one, detected).
     """
+    host = Host.detect(env) if host is None else host
     result = WheelTestResult(wheel=wheel_path.name, path=wheel_path, status=NOT_TESTED)
     try:
         wheel = read_wheel(wheel_path)
@@ -548,11 +549,12 @@ def run_wheel_test(
         result.status, result.reason = FAILED, str(err)
         return result
     result.arch = ",".join(sorted(wheel.arches))
-    if root is None and roots.host_arch() not in wheel.arches and "any" not in wheel.arches:
+    if root is None and host.arch not in wheel.arches and "any" not in wheel.arches:
         root = pick_cached_root(wheel, roots_dir)
         if root is None:
             arch = result.arch
-            debian_arch = roots.DEBIAN_ARCHES.get(arch, arch)
+            row = lookup(arch)
+            debian_arch = row.debian if row is not None else arch
             release = load_recipe().release_for(debian_arch, SUGGESTED_RELEASE)
             result.reason = (
                 f"{arch}: not tested, no --root given and no cached root for {arch} "
@@ -569,6 +571,7 @@ def run_wheel_test(
             env=env,
             work=work,
             host_python=host_python,
+            host=host,
         )
         if prepared is None:
             return result

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import os
-import platform
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,6 +12,8 @@ from dataclasses import dataclass, field
 from zigwheel import _proc
 from zigwheel.cache import cache_root
 from zigwheel.errors import ZigwheelError
+from zigwheel.host import Host
+from zigwheel.platforms import find_qemu, qemu_programs
 from zigwheel.toolchain.rustenv import SYSTEM_RUSTC_CANDIDATES, choose_rustc, default_rustc
 from zigwheel.toolchain.targets import Arch, Target, parse_arch
 from zigwheel.toolchain.zig import locate_zig
@@ -23,10 +24,6 @@ OK = "ok"
 WARNING = "warning"
 MISSING = "missing"
 INFO = "info"
-
-# `uname -m` spellings that differ from wheel tags.
-_HOST_ARCH = {"amd64": "x86_64", "arm64": "aarch64", "i386": "i686", "i586": "i686"}
-
 
 @dataclass(frozen=True)
 class Check:
@@ -58,33 +55,14 @@ class DoctorReport:
         return {"ok": self.ok, "checks": [check.to_json() for check in self.checks]}
 
 
-def host_arch() -> str:
-    """The host architecture spelled as in wheel tags."""
-    machine = platform.machine().lower()
-    return _HOST_ARCH.get(machine, machine)
-
-
-def host_glibc() -> str | None:
-    """The host's glibc version (e.g. ``2.36``), or None on musl, macOS and others."""
-    try:
-        text = os.confstr("CS_GNU_LIBC_VERSION")
-    except (AttributeError, ValueError, OSError):
-        return None
-    if not text or not text.startswith("glibc "):
-        return None
-    return text.split()[1]
-
-
 def _which(program: str, env: Mapping[str, str]) -> str | None:
     return shutil.which(program, path=env.get("PATH", os.defpath))
 
 
-def check_host() -> Check:
-    """Operating system, architecture and glibc of this machine."""
-    system = platform.system()
-    glibc = host_glibc()
-    detail = f"{system} {host_arch()}" + (f", glibc {glibc}" if glibc else "")
-    if system not in ("Linux", "Darwin"):
+def check_host(host: Host) -> Check:
+    """Operating system, architecture and libc of the host."""
+    detail = host.describe()
+    if host.os not in ("linux", "darwin"):
         return Check("host", WARNING, detail, "zigwheel is tested on Linux and macOS hosts")
     return Check("host", OK, detail)
 
@@ -188,34 +166,25 @@ def check_rust_targets(
     return checks
 
 
-def qemu_program(qemu_name: str, env: Mapping[str, str]) -> str | None:
-    """The qemu-user program ``qemu-<name>`` or ``qemu-<name>-static``, if one is on PATH."""
-    for program in (f"qemu-{qemu_name}", f"qemu-{qemu_name}-static"):
-        found = _which(program, env)
-        if found:
-            return found
-    return None
-
-
-def check_qemu(targets: Sequence[Target], env: Mapping[str, str]) -> list[Check]:
+def check_qemu(targets: Sequence[Target], env: Mapping[str, str], host: Host) -> list[Check]:
     """qemu-user for every target architecture that is not the host's (for runtime tests)."""
     checks: list[Check] = []
     seen: set[Arch] = set()
-    native = host_arch()
     for target in targets:
-        if target.arch in seen or target.arch.value == native:
+        if target.arch in seen or target.arch.value == host.arch:
             continue
         seen.add(target.arch)
-        found = qemu_program(target.qemu, env)
+        found = find_qemu(target.arch.value, env.get("PATH", os.defpath))
         name = f"qemu {target.arch.value}"
         if found:
-            checks.append(Check(name, OK, found))
+            checks.append(Check(name, OK, str(found)))
         else:
+            program, static = qemu_programs(target.arch.value)
             checks.append(
                 Check(
                     name,
                     WARNING,
-                    f"no qemu-{target.qemu} or qemu-{target.qemu}-static on PATH; "
+                    f"no {program} or {static} on PATH; "
                     f"{target.arch.value} wheels build but cannot be import-tested",
                     "install qemu-user-static (Debian/Ubuntu: apt-get install qemu-user-static)",
                 )
@@ -223,11 +192,11 @@ def check_qemu(targets: Sequence[Target], env: Mapping[str, str]) -> list[Check]
     return checks
 
 
-def run_doctor(targets: Sequence[Target], env: Mapping[str, str]) -> DoctorReport:
-    """Run every check for building ``targets`` on this machine."""
-    checks = [check_host(), check_zig(env), check_cache(env), check_maturin(), check_cargo(env)]
+def run_doctor(targets: Sequence[Target], env: Mapping[str, str], host: Host) -> DoctorReport:
+    """Run every check for building ``targets`` on ``host`` (whose programs ``env`` finds)."""
+    checks = [check_host(host), check_zig(env), check_cache(env), check_maturin(), check_cargo(env)]
     checks += check_rust_targets(targets, env)
-    checks += check_qemu(targets, env)
+    checks += check_qemu(targets, env, host)
     return DoctorReport(checks)
 
 

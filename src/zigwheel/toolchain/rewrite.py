@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from zigwheel.errors import DataError
+from zigwheel.platforms import Libc
 from zigwheel.resources import load_toml, toolchains_dir
 from zigwheel.toolchain.targets import Arch, Target
 
@@ -101,8 +102,8 @@ def _when(raw: Mapping[str, Any], rule_id: str) -> tuple[tuple[str, ...], tuple[
         if arch not in {member.value for member in Arch}:
             raise _fail(rule_id, f"names unknown architecture {arch!r}")
     libcs = _strings(when.get("libc", []), rule_id, "when.libc")
-    if set(libcs) - {"gnu", "musl"}:
-        raise _fail(rule_id, "has a when.libc other than gnu or musl")
+    if set(libcs) - {libc.value for libc in Libc}:
+        raise _fail(rule_id, "has a when.libc other than glibc or musl")
     return arches, libcs
 
 

@@ -10,12 +10,10 @@ from pathlib import Path
 
 from zigwheel import _proc
 from zigwheel.errors import ToolchainError, ZigwheelError
+from zigwheel.platforms import registry
 
 # Where distributions install rustc; their std packages often hold targets rustup's lacks.
 SYSTEM_RUSTC_CANDIDATES = ("/usr/bin/rustc", "/usr/local/bin/rustc")
-# Debian's architecture names, for the std package a distribution rustc needs.
-_DEBIAN_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "i386", "armv7": "armhf",
-                "powerpc64le": "ppc64el", "s390x": "s390x", "riscv64gc": "riscv64"}  # fmt: skip
 
 
 def rust_std_installed(sysroot: Path, triple: str) -> bool:
@@ -78,7 +76,8 @@ class RustcChoice:
             return f"{text}, or point RUSTC at a rustc that has it"
         if shutil.which("rustup", path=env.get("PATH")) is not None:
             return f"rustup target add {self.triple}"
-        debian = _DEBIAN_ARCH.get(self.triple.split("-", 1)[0])
+        known = registry().by_rust_triple(self.triple)
+        debian = known[0].debian if known is not None else None
         if self.default.startswith("/usr/") and debian:
             return (
                 f"apt-get install libstd-rust-dev:{debian} (or libstd-rust-web-dev:{debian} "

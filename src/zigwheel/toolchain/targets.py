@@ -1,4 +1,4 @@
-"""Build targets: architectures, libc policies and the (arch, libc, version) target table."""
+"""Build targets: the (arch, libc, libc version) table, policies and the zig pin."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from zigwheel import platforms
 from zigwheel.errors import ConfigError, DataError
+from zigwheel.platforms import ArchRow, Libc
 from zigwheel.resources import load_toml, toolchains_dir
 
 TARGETS_FILE = "targets.toml"
+_TOP_KEYS = frozenset({"schema", "zig", "policy_aliases", "arch"})
 
 
 class Arch(str, enum.Enum):
-    """A CPU architecture, spelled as in wheel platform tags."""
+    """A CPU architecture zigwheel builds for, spelled as in wheel platform tags."""
 
     X86_64 = "x86_64"
     AARCH64 = "aarch64"
@@ -34,14 +37,13 @@ class Arch(str, enum.Enum):
 class LibcPolicy:
     """A manylinux (glibc) or musllinux (musl) policy, e.g. manylinux_2_17."""
 
-    libc: str  # "gnu" | "musl"
+    libc: Libc
     version: tuple[int, int]
 
     @property
     def name(self) -> str:
         """The canonical policy name, e.g. ``manylinux_2_17`` or ``musllinux_1_2``."""
-        family = "manylinux" if self.libc == "gnu" else "musllinux"
-        return f"{family}_{self.version[0]}_{self.version[1]}"
+        return f"{self.libc.policy_family}_{self.version[0]}_{self.version[1]}"
 
     @property
     def short(self) -> str:
@@ -49,31 +51,16 @@ class LibcPolicy:
         return f"{self.version[0]}_{self.version[1]}"
 
 
-@dataclass(frozen=True)
-class ArchInfo:
-    """One row of the target table (toolchains/targets.toml)."""
-
-    arch: Arch
-    rust_gnu: str
-    rust_musl: str
-    zig_gnu: str
-    zig_musl: str
-    mcpu: str
-    cmake_processor: str
-    e_machine: str
-    qemu: str
-    manylinux: tuple[str, ...]
-    musllinux: tuple[str, ...]
-    zig_min_glibc: tuple[int, int]
+# One row of the target table: the registry's row (kept under its old name for callers).
+ArchInfo = ArchRow
 
 
 @dataclass(frozen=True)
 class TargetTable:
-    """The whole target table: architectures, aliases and the zig pin."""
+    """The whole target table: the build architectures' rows, policy aliases and the zig pin."""
 
     zig_version: str
-    arches: Mapping[Arch, ArchInfo]
-    aliases: Mapping[str, Arch]
+    arches: Mapping[Arch, ArchRow]
     policy_aliases: Mapping[str, str]
 
 
@@ -82,7 +69,7 @@ class Target:
     """One concrete build target, e.g. aarch64 + glibc 2.17."""
 
     arch: Arch
-    libc: str  # "gnu" | "musl"
+    libc: Libc
     libc_version: tuple[int, int]
     policy: str  # "manylinux_2_17" | "musllinux_1_2"
     platform_tag: str  # "manylinux_2_17_aarch64"
@@ -105,84 +92,42 @@ class Target:
 
 
 _POLICY_RE = re.compile(r"^(?:(manylinux|musllinux)_)?(\d+)[_.](\d+)$")
-_VERSION_RE = re.compile(r"^(\d+)_(\d+)$")
 
 
-def _version(text: str, *, where: str) -> tuple[int, int]:
-    match = _VERSION_RE.match(text)
-    if match is None:
-        msg = f"{TARGETS_FILE}: {where} has a malformed version {text!r}"
-        raise DataError(msg, hint="reinstall zigwheel; its target table is damaged")
-    return int(match.group(1)), int(match.group(2))
-
-
-def _str(row: Mapping[str, Any], field: str, where: str) -> str:
-    value = row.get(field)
-    if not isinstance(value, str):
-        msg = f"{TARGETS_FILE}: {where}.{field} must be a string"
-        raise DataError(msg, hint="reinstall zigwheel; its target table is damaged")
-    return value
-
-
-def _str_list(row: Mapping[str, Any], field: str, where: str) -> tuple[str, ...]:
-    value = row.get(field)
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        msg = f"{TARGETS_FILE}: {where}.{field} must be a list of strings"
-        raise DataError(msg, hint="reinstall zigwheel; its target table is damaged")
-    for item in value:
-        _version(item, where=f"{where}.{field}")
-    return tuple(value)
+def _fail(message: str) -> DataError:
+    hint = "reinstall zigwheel; its target table is damaged"
+    return DataError(f"{TARGETS_FILE}: {message}", hint=hint)
 
 
 def parse_table(document: Mapping[str, Any]) -> TargetTable:
     """Validate the target table document and turn it into a TargetTable."""
+    unknown = sorted(set(document) - _TOP_KEYS)
+    if unknown:
+        raise _fail(f"unknown top-level keys: {', '.join(unknown)}")
     zig = document.get("zig")
     if not isinstance(zig, dict) or not isinstance(zig.get("version"), str):
-        msg = f"{TARGETS_FILE}: [zig] version is missing"
-        raise DataError(msg, hint="reinstall zigwheel; its target table is damaged")
-    rows = document.get("arch")
-    if not isinstance(rows, dict):
-        msg = f"{TARGETS_FILE}: the [arch.*] tables are missing"
-        raise DataError(msg, hint="reinstall zigwheel; its target table is damaged")
-    arches: dict[Arch, ArchInfo] = {}
-    for name, row in rows.items():
-        where = f"arch.{name}"
+        raise _fail("[zig] version is missing")
+    registry = platforms.parse_registry(document)
+    arches: dict[Arch, ArchRow] = {}
+    for row in registry.buildable():
         try:
-            arch = Arch(name)
+            arch = Arch(row.name)
         except ValueError:
-            msg = f"{TARGETS_FILE}: [{where}] is not a known architecture"
+            msg = f"{TARGETS_FILE}: [arch.{row.name}] is not a known architecture"
             raise DataError(msg, hint="add the architecture to targets.Arch") from None
-        arches[arch] = ArchInfo(
-            arch=arch,
-            rust_gnu=_str(row, "rust_gnu", where),
-            rust_musl=_str(row, "rust_musl", where),
-            zig_gnu=_str(row, "zig_gnu", where),
-            zig_musl=_str(row, "zig_musl", where),
-            mcpu=_str(row, "mcpu", where),
-            cmake_processor=_str(row, "cmake_processor", where),
-            e_machine=_str(row, "e_machine", where),
-            qemu=_str(row, "qemu", where),
-            manylinux=_str_list(row, "manylinux", where),
-            musllinux=_str_list(row, "musllinux", where),
-            zig_min_glibc=_version(_str(row, "zig_min_glibc", where), where=where),
-        )
+        arches[arch] = row
     missing = [arch.value for arch in Arch if arch not in arches]
     if missing:
-        msg = f"{TARGETS_FILE}: no [arch.*] table for {', '.join(missing)}"
-        raise DataError(msg, hint="reinstall zigwheel; its target table is damaged")
-    aliases: dict[str, Arch] = {}
-    for alias, target in dict(document.get("aliases", {})).items():
-        try:
-            aliases[alias] = Arch(target)
-        except ValueError:
-            msg = f"{TARGETS_FILE}: alias {alias!r} points at unknown architecture {target!r}"
-            raise DataError(msg, hint="reinstall zigwheel; its target table is damaged") from None
-    policy_aliases = {str(k): str(v) for k, v in dict(document.get("policy_aliases", {})).items()}
+        raise _fail(f"no [arch.*] table for {', '.join(missing)}")
+    raw_aliases = document.get("policy_aliases", {})
+    if not isinstance(raw_aliases, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in raw_aliases.items()
+    ):
+        raise _fail("[policy_aliases] must map names to policy names")
     return TargetTable(
         zig_version=zig["version"],
-        arches=arches,
-        aliases=aliases,
-        policy_aliases=policy_aliases,
+        arches={arch: arches[arch] for arch in Arch if arch in arches},
+        policy_aliases=dict(raw_aliases),
     )
 
 
@@ -194,14 +139,10 @@ def load_table() -> TargetTable:
 
 def parse_arch(text: str) -> Arch:
     """Parse an architecture name or alias (``arm64`` -> aarch64); ConfigError if unknown."""
-    table = load_table()
-    cleaned = text.strip().lower()
-    try:
-        return Arch(cleaned)
-    except ValueError:
-        pass
-    if cleaned in table.aliases:
-        return table.aliases[cleaned]
+    load_table()  # a damaged table is a DataError before any lookup
+    row = platforms.lookup(text)
+    if row is not None and row.build:
+        return Arch(row.name)
     known = ", ".join(arch.value for arch in Arch)
     msg = f"unknown architecture {text!r}"
     raise ConfigError(msg, hint=f"use one of: {known}")
@@ -223,7 +164,7 @@ def parse_policy(text: str) -> LibcPolicy:
             "manylinux1, manylinux2010, musllinux_1_1 or musllinux_1_2",
         )
     family, major, minor = match.group(1), int(match.group(2)), int(match.group(3))
-    libc = "musl" if family == "musllinux" else "gnu"
+    libc = Libc.MUSL if family == "musllinux" else Libc.GLIBC
     return LibcPolicy(libc=libc, version=(major, minor))
 
 
@@ -233,7 +174,7 @@ def supported_policies(arch: Arch) -> list[str]:
     names = [
         f"manylinux_{version}"
         for version in info.manylinux
-        if _version(version, where=arch.value) >= info.zig_min_glibc
+        if platforms.parse_version(version, where=arch.value) >= info.zig_min_glibc
     ]
     names += [f"musllinux_{version}" for version in info.musllinux]
     return names
@@ -255,14 +196,14 @@ def resolve_target(arch: str | Arch, policy: str | LibcPolicy) -> Target:
     arch_value = arch if isinstance(arch, Arch) else parse_arch(arch)
     libc_policy = policy if isinstance(policy, LibcPolicy) else parse_policy(policy)
     info = load_table().arches[arch_value]
-    available = info.manylinux if libc_policy.libc == "gnu" else info.musllinux
+    available = info.policies(libc_policy.libc)
     if libc_policy.short not in available:
         asked = policy if isinstance(policy, str) else libc_policy.name
         aliased = asked.strip().lower() in load_table().policy_aliases
         spelled = f"{asked} ({libc_policy.name})" if aliased else libc_policy.name
         msg = f"{spelled} does not exist for {arch_value.value}"
         raise ConfigError(msg, hint=f"use one of: {', '.join(supported_policies(arch_value))}")
-    if libc_policy.libc == "gnu" and libc_policy.version < info.zig_min_glibc:
+    if libc_policy.libc is Libc.GLIBC and libc_policy.version < info.zig_min_glibc:
         oldest = f"{info.zig_min_glibc[0]}.{info.zig_min_glibc[1]}"
         msg = (
             f"the pinned zig cannot provide glibc {libc_policy.version[0]}.{libc_policy.version[1]}"
@@ -270,12 +211,10 @@ def resolve_target(arch: str | Arch, policy: str | LibcPolicy) -> Target:
         )
         raise ConfigError(msg, hint=f"use one of: {', '.join(supported_policies(arch_value))}")
     major, minor = libc_policy.version
-    if libc_policy.libc == "gnu":
-        rust_triple = info.rust_gnu
-        zig_triple = f"{info.zig_gnu}.{major}.{minor}"
-    else:
-        rust_triple = info.rust_musl
-        zig_triple = info.zig_musl
+    rust_triple = info.rust[libc_policy.libc]
+    zig_triple = info.zig[libc_policy.libc]
+    if libc_policy.libc is Libc.GLIBC:
+        zig_triple = f"{zig_triple}.{major}.{minor}"
     return Target(
         arch=arch_value,
         libc=libc_policy.libc,

@@ -14,11 +14,12 @@ from pathlib import Path
 
 from zigwheel import _proc
 from zigwheel.errors import CommandFailedError, ToolchainError
+from zigwheel.host import current_os, exe_suffix_for
 from zigwheel.toolchain.targets import pinned_zig_version
 
 logger = logging.getLogger(__name__)
 
-ZIG_EXE = "zig.exe" if sys.platform == "win32" else "zig"
+ZIG_EXE = "zig" + exe_suffix_for(current_os())
 
 
 @dataclass(frozen=True)

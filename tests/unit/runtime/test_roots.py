@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from zigwheel.errors import ToolchainError, UnreadableInputError
+from zigwheel.host import Host
 from zigwheel.runtime import roots
 
 EM_AARCH64 = 183
@@ -41,7 +42,7 @@ def test_read_elf_info_of_a_foreign_executable(tmp_path: Path) -> None:
 
 def test_read_elf_info_of_this_python() -> None:
     info = roots.read_elf_info(Path(sys.executable).resolve())
-    assert info.arch == roots.host_arch()
+    assert info.arch == Host.detect().arch
     assert info.interpreter is not None
     assert info.interpreter.startswith("/")
 
@@ -127,7 +128,7 @@ def test_shell_wrapper_holds_no_secret_yet_the_python_sees_the_environment(
 ) -> None:
     base = {"PATH": os.defpath, "DEPLOY_TOKEN": "pypi-s3cr3t", "PYTHONPATH": "/caller/site"}
     env = roots.python_env(base, {"PYTHONPATH": str(tmp_path / "site")})
-    runner = roots.PythonRunner((sys.executable,), env, roots.host_arch(), "host")
+    runner = roots.PythonRunner((sys.executable,), env, Host.detect().arch, "host")
     text = runner.shell_wrapper()
     assert "pypi-s3cr3t" not in text  # a file on disk: no token in it
     assert "DEPLOY_TOKEN" not in text

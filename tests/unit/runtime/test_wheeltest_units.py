@@ -12,7 +12,8 @@ import pytest
 from packaging.tags import Tag
 
 from zigwheel.errors import ConfigError
-from zigwheel.runtime import roots, wheeltest
+from zigwheel.host import Host
+from zigwheel.runtime import wheeltest
 from zigwheel.runtime.debian import load_recipe
 
 
@@ -219,14 +220,14 @@ def test_foreign_wheel_without_a_root_is_not_tested_and_says_how(tmp_path: Path)
     assert "riscv64" in load_recipe().releases[release.group(1)]
     arm = tmp_path / "w-1.0-cp39-abi3-manylinux_2_17_aarch64.whl"
     arm.write_bytes(wheel.read_bytes())
-    if roots.host_arch() != "aarch64":
+    if Host.detect().arch != "aarch64":
         reason = wheeltest.run_wheel_test(arm, env={}, roots_dir=tmp_path / "no-roots").reason
         assert "--release bookworm --arch arm64`" in reason
 
 
 def test_foreign_root_without_qemu_keeps_the_install_hint(tmp_path: Path) -> None:
     """No qemu-user: not tested, and the report says what to install (not only what is missing)."""
-    arch, machine = ("x86_64", 62) if roots.host_arch() == "aarch64" else ("aarch64", 183)
+    arch, machine = ("x86_64", 62) if Host.detect().arch == "aarch64" else ("aarch64", 183)
     header = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)
     header += struct.pack("<HHIQQQIHHHHHH", 2, machine, 1, 0, 64, 0, 0, 64, 56, 0, 64, 0, 0)
     root = tmp_path / "root"

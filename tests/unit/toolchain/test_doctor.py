@@ -12,6 +12,7 @@ import pytest
 from zigwheel.builder.jobs import Project, plan_build
 from zigwheel.builder.settings import FlagValues, resolve_settings
 from zigwheel.errors import ToolchainError
+from zigwheel.host import Host
 from zigwheel.toolchain.doctor import (
     MISSING,
     OK,
@@ -22,7 +23,6 @@ from zigwheel.toolchain.doctor import (
     check_qemu,
     check_rust_targets,
     check_zig,
-    host_arch,
     run_doctor,
 )
 from zigwheel.toolchain.rustenv import choose_rustc, rust_std_installed
@@ -31,6 +31,7 @@ from zigwheel.toolchain.targets import resolve_target
 X86 = resolve_target("x86_64", "2_17")
 ARM = resolve_target("aarch64", "2_17")
 PROJECT = Path("/project")
+HOST = Host.detect()
 
 
 def fake_rustc(folder: Path, name: str, sysroot: Path, triples: list[str]) -> Path:
@@ -132,12 +133,12 @@ def test_no_rustc_at_all(tmp_path: Path) -> None:
 
 
 def test_qemu_found_or_warned(tmp_path: Path) -> None:
-    foreign = ARM if host_arch() != "aarch64" else X86
-    assert check_qemu([foreign], {"PATH": str(tmp_path)})[0].status == WARNING
+    foreign = ARM if HOST.arch != "aarch64" else X86
+    assert check_qemu([foreign], {"PATH": str(tmp_path)}, HOST)[0].status == WARNING
     program = tmp_path / f"qemu-{foreign.qemu}-static"
     program.write_text("#!/bin/sh\n")
     program.chmod(0o755)
-    (check,) = check_qemu([foreign, foreign], {"PATH": str(tmp_path)})
+    (check,) = check_qemu([foreign, foreign], {"PATH": str(tmp_path)}, HOST)
     assert check.status == OK
     assert check.detail == str(program)
 
@@ -171,7 +172,7 @@ def test_report_ok_and_json() -> None:
 
 
 def test_full_run_on_this_machine(tmp_path: Path) -> None:
-    report = run_doctor([X86], dict(os.environ, ZIGWHEEL_CACHE_DIR=str(tmp_path)))
+    report = run_doctor([X86], dict(os.environ, ZIGWHEEL_CACHE_DIR=str(tmp_path)), HOST)
     names = [check.name for check in report.checks]
     assert names[:5] == ["host", "zig", "cache", "maturin", "cargo"]
     assert by_name(report.checks)["zig"].status == OK

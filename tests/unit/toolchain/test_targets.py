@@ -9,6 +9,7 @@ import auditwheel
 import pytest
 
 from zigwheel.errors import ConfigError, DataError
+from zigwheel.platforms import Libc
 from zigwheel.resources import load_toml, toolchains_dir
 from zigwheel.toolchain.targets import (
     Arch,
@@ -26,12 +27,12 @@ from zigwheel.toolchain.targets import (
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("2_17", LibcPolicy("gnu", (2, 17))),
-        ("manylinux_2_17", LibcPolicy("gnu", (2, 17))),
-        ("manylinux2014", LibcPolicy("gnu", (2, 17))),
-        ("manylinux2010", LibcPolicy("gnu", (2, 12))),
-        ("manylinux1", LibcPolicy("gnu", (2, 5))),
-        ("MANYLINUX_2_28", LibcPolicy("gnu", (2, 28))),
+        ("2_17", LibcPolicy(Libc.GLIBC, (2, 17))),
+        ("manylinux_2_17", LibcPolicy(Libc.GLIBC, (2, 17))),
+        ("manylinux2014", LibcPolicy(Libc.GLIBC, (2, 17))),
+        ("manylinux2010", LibcPolicy(Libc.GLIBC, (2, 12))),
+        ("manylinux1", LibcPolicy(Libc.GLIBC, (2, 5))),
+        ("MANYLINUX_2_28", LibcPolicy(Libc.GLIBC, (2, 28))),
         ("musllinux_1_2", LibcPolicy("musl", (1, 2))),
         ("musllinux_1_1", LibcPolicy("musl", (1, 1))),
     ],
@@ -52,7 +53,7 @@ def test_parse_policy_rejects(text: str) -> None:
 def test_resolve_target_aarch64_2_17() -> None:
     target = resolve_target("aarch64", "2_17")
     assert target.arch is Arch.AARCH64
-    assert target.libc == "gnu"
+    assert target.libc is Libc.GLIBC
     assert target.libc_version == (2, 17)
     assert target.policy == "manylinux_2_17"
     assert target.platform_tag == "manylinux_2_17_aarch64"
@@ -159,7 +160,7 @@ def test_all_targets_have_unique_keys_and_resolve() -> None:
     assert all(
         t.zig_triple.endswith(f".{t.libc_version[0]}.{t.libc_version[1]}")
         for t in targets
-        if t.libc == "gnu"
+        if t.libc is Libc.GLIBC
     )
 
 
