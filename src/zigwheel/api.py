@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from zigwheel.builder.jobs import BuildPlan, BuiltWheel, Progress
     from zigwheel.compliance.analysis import WheelReport
     from zigwheel.compliance.archive import Limits
+    from zigwheel.host import Host
     from zigwheel.runtime.wheeltest import WheelTestResult
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -166,6 +167,7 @@ def run_tests(
     env: Mapping[str, str] | None = None,
     cwd: PathLike | None = None,
     progress: TestEvent | None = None,
+    host: Host | None = None,
 ) -> TestRun:
     """Install each wheel into a throwaway Python for its target and run its imports and tests.
 
@@ -173,16 +175,19 @@ def run_tests(
     ``command`` runs after the imports; without it, ``project``'s ``test-command`` serves, or,
     with neither, the one in ``cwd``'s pyproject.toml for wheels of that same project.
     ``progress(event, wheel)`` hears ``start``, ``folder-command`` and ``preparing-root``.
+    ``host`` is the machine the tests run on (default: this one, detected once).
     """
     from zigwheel.cache import default_cache_dir  # noqa: PLC0415
+    from zigwheel.host import Host  # noqa: PLC0415
     from zigwheel.runtime import wheeltest  # noqa: PLC0415
 
     environment = dict(os.environ if env is None else env)
+    machine = Host.detect(environment) if host is None else host
     here = Path(cwd) if cwd is not None else Path.cwd()
     report = progress or (lambda _event, _wheel: None)
     paths = wheel_files(wheels)
     project_dir = Path(project).absolute() if project is not None else None
-    root_dir = resolve_root(str(root), environment, report) if root is not None else None
+    root_dir = resolve_root(str(root), environment, report, machine) if root is not None else None
     if command is None and project_dir is not None:
         command = wheeltest.project_test_command(project_dir)
     # Neither given: the current folder's project may name a test-command for its own wheels.
@@ -207,6 +212,7 @@ def run_tests(
                 project=wheel_project,
                 host_python=python or sys.executable,
                 with_deps=with_deps,
+                host=machine,
             )
         )
     return TestRun(results=tuple(results))
@@ -229,7 +235,9 @@ def wheel_files(paths: Sequence[PathLike]) -> list[Path]:
     return found
 
 
-def resolve_root(spec: str, env: Mapping[str, str], progress: TestEvent) -> Path:
+def resolve_root(
+    spec: str, env: Mapping[str, str], progress: TestEvent, host: Host | None = None
+) -> Path:
     """A root folder, or ``debian:RELEASE[:ARCH]`` built on first use and cached."""
     if spec.startswith("debian:") and not Path(spec).exists():
         parts = spec.split(":")
@@ -242,7 +250,8 @@ def resolve_root(spec: str, env: Mapping[str, str], progress: TestEvent) -> Path
 
         progress("preparing-root", Path(spec))
         built = roots.ensure_debian_root(
-            parts[1], parts[2] if len(parts) == 3 else None, env=env, mirrors=(), packages=()
+            parts[1], parts[2] if len(parts) == 3 else None, env=env, mirrors=(), packages=(),
+            host=host,
         )
         return built.path
     path = Path(spec)

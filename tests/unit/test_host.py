@@ -126,3 +126,16 @@ def test_wheel_test_asks_the_host_it_is_given(tmp_path: Path) -> None:
     assert result.status == wheeltest.NOT_TESTED
     assert result.reason.startswith("x86_64: not tested, no --root given")
     assert "--arch amd64`" in result.reason
+
+
+def test_the_api_passes_its_host_to_every_wheel_test(tmp_path: Path) -> None:
+    from zigwheel.api import run_tests  # noqa: PLC0415
+
+    wheel = tmp_path / "w-1.0-cp39-abi3-manylinux_2_17_x86_64.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("w.abi3.so", b"\x7fELF")
+    env = {"ZIGWHEEL_CACHE_DIR": str(tmp_path / "cache"), "PATH": str(tmp_path / "empty")}
+    run = run_tests([wheel], env=env, cwd=tmp_path, host=Host("linux", "riscv64"))
+    (result,) = run.results
+    assert result.status == wheeltest.NOT_TESTED
+    assert result.reason.startswith("x86_64: not tested, no --root given")
