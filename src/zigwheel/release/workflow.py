@@ -14,6 +14,7 @@ from typing import Any
 
 from zigwheel._version import __version__
 from zigwheel.errors import ConfigError, DataError
+from zigwheel.platforms import Libc
 from zigwheel.resources import data_dir, load_toml
 from zigwheel.toolchain.targets import Target, resolve_target
 
@@ -155,7 +156,7 @@ def resolve_targets(arches: Sequence[str], policies: Sequence[str]) -> list[Targ
 
 
 def _test_kind(target: Target, settings: WorkflowSettings) -> str:
-    if target.libc == "musl":
+    if target.libc is Libc.MUSL:
         return "none"  # no musl Python on an Ubuntu runner: musllinux wheels are checked only
     return "host" if target.arch.value == settings.runner_arch else "qemu"
 
