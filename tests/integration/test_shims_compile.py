@@ -98,8 +98,6 @@ CXX_PROGRAM = textwrap.dedent(
 E_MACHINE = {"x86_64": "EM_X86_64", "aarch64": "EM_AARCH64"}
 
 
-@pytest.fixture(scope="module")
-
 def _dynamic_section(elf: ELFFile) -> DynamicSection:
     section = elf.get_section_by_name(".dynamic")
     assert isinstance(section, DynamicSection), "no .dynamic section"
@@ -117,6 +115,8 @@ def _named(table: SymbolTableSection, name: str) -> list[Symbol]:
     assert found is not None, f"no symbol {name}"
     return found
 
+
+@pytest.fixture(scope="module")
 def zig() -> Zig:
     return locate_zig(os.environ)
 
