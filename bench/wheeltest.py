@@ -21,7 +21,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from zigwheel.runtime import roots, wheeltest
+from zigwheel.runtime import debian_root, wheeltest
 
 SOURCE = """
 #define Py_LIMITED_API 0x03090000
@@ -59,8 +59,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    bullseye = roots.ensure_debian_root("bullseye", "x86_64", env=os.environ).path
-    arm = roots.ensure_debian_root("bookworm", "aarch64", env=os.environ).path
+    bullseye = debian_root.ensure_debian_root("bullseye", "x86_64", env=os.environ).path
+    arm = debian_root.ensure_debian_root("bookworm", "aarch64", env=os.environ).path
     with tempfile.TemporaryDirectory() as temp:
         out = Path(temp)
         x86, aarch64 = build_wheel("x86_64", out), build_wheel("aarch64", out)

@@ -246,10 +246,10 @@ def resolve_root(
             raise ConfigError(
                 msg, hint="e.g. --root debian:bullseye or --root debian:bookworm:arm64"
             )
-        from zigwheel.runtime import roots  # noqa: PLC0415
+        from zigwheel.runtime import debian_root  # noqa: PLC0415
 
         progress("preparing-root", Path(spec))
-        built = roots.ensure_debian_root(
+        built = debian_root.ensure_debian_root(
             parts[1], parts[2] if len(parts) == 3 else None, env=env, mirrors=(), packages=(),
             host=host,
         )

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from zigwheel.platforms import find_qemu
-from zigwheel.runtime import roots, wheeltest
+from zigwheel.runtime import debian_root, wheeltest
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 
@@ -26,7 +26,7 @@ ABI3_EXAMPLES = ["hello-abi3", "cmix"]
 @pytest.fixture(scope="module")
 def bullseye_amd64() -> Path:
     """Debian 11: glibc 2.31, Python 3.9 (provisioned by .ci/provision.d/roots.sh)."""
-    return roots.ensure_debian_root("bullseye", "x86_64", env=os.environ).path
+    return debian_root.ensure_debian_root("bullseye", "x86_64", env=os.environ).path
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def bookworm_arm64() -> Path:
     """Debian 12 arm64: glibc 2.36, Python 3.11, run under qemu-user."""
     if find_qemu("aarch64", os.environ.get("PATH", "")) is None:
         pytest.skip("aarch64: no qemu-aarch64 or qemu-aarch64-static on PATH")
-    return roots.ensure_debian_root("bookworm", "aarch64", env=os.environ).path
+    return debian_root.ensure_debian_root("bookworm", "aarch64", env=os.environ).path
 
 
 def _example(example_wheel: Callable[..., Path], name: str, arch: str, **kw: bool) -> Path:

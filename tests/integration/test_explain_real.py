@@ -160,11 +160,11 @@ def test_loader_reports_a_missing_glibc_version(tmp_path: Path) -> None:
 @pytest.mark.skipif(shutil.which("g++") is None, reason="needs the host's g++")
 def test_older_root_lacks_the_hosts_libstdcxx_version(tmp_path: Path) -> None:
     """A C++ program linked by the host's g++ does not start on Debian 11 (older libstdc++)."""
-    from zigwheel.runtime import roots  # noqa: PLC0415
+    from zigwheel.runtime import debian_root  # noqa: PLC0415
 
     if _host_glibc() < (2, 34):
         pytest.skip("needs a host newer than Debian 11")
-    root = roots.ensure_debian_root("bullseye", "x86_64", env=os.environ).path
+    root = debian_root.ensure_debian_root("bullseye", "x86_64", env=os.environ).path
     (tmp_path / "conv.cpp").write_text(
         "#include <charconv>\n#include <string>\n#include <cstdio>\n"
         "int main(int c, char **v) { (void)c; double d = 0; std::string s = v[0];\n"

@@ -17,7 +17,8 @@ import pytest
 
 from zigwheel.host import Host
 from zigwheel.platforms import find_qemu
-from zigwheel.runtime import roots, wheeltest
+from zigwheel.runtime import debian_root as root_builder
+from zigwheel.runtime import wheeltest
 
 # A limited-API (abi3, Python >= 3.9) module whose `spawn()` starts a thread: with the host's
 # glibc 2.36, gcc binds pthread_create to GLIBC_2.34; zig for glibc 2.17 binds it to 2.2.5.
@@ -106,7 +107,7 @@ def tiny_wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def debian_root(release: str, arch: str) -> Path:
     """A cached Debian root (built by .ci/provision.d/roots.sh, or now if missing)."""
-    return roots.ensure_debian_root(release, arch, env=os.environ).path
+    return root_builder.ensure_debian_root(release, arch, env=os.environ).path
 
 
 @pytest.fixture(scope="session")

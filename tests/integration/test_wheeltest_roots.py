@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from zigwheel.errors import ConfigError, UnreadableInputError
-from zigwheel.runtime import debian, roots
+from zigwheel.runtime import debian, debian_root, roots
 
 pytestmark = [pytest.mark.slow, pytest.mark.network]
 
@@ -33,18 +33,18 @@ def test_inrelease_signature_verifies_and_a_changed_byte_does_not(
         pytest.skip("needs gpgv and a keyring named by Signed-By in the apt sources")
     url = f"{mirror}/dists/bullseye/InRelease"
     data = debian.fetch(url)
-    release = debian.parse_release(roots.verify_inrelease(data, url, gpgv, keyrings))
+    release = debian.parse_release(debian_root.verify_inrelease(data, url, gpgv, keyrings))
     assert release.codename == "bullseye"
     assert "main/binary-arm64/Packages.xz" in release.files
     tampered = data.replace(b"Codename: bullseye", b"Codename: bullseyf", 1)
     assert tampered != data
     with pytest.raises(UnreadableInputError, match="does not verify"):
-        roots.verify_inrelease(tampered, url, gpgv, keyrings)
+        debian_root.verify_inrelease(tampered, url, gpgv, keyrings)
 
 
 def test_second_build_of_a_root_is_reused_and_a_foreign_folder_is_refused(tmp_path: Path) -> None:
-    first = roots.ensure_debian_root("bullseye", "x86_64", env=os.environ)
-    again = roots.ensure_debian_root("bullseye", "amd64", env=os.environ)
+    first = debian_root.ensure_debian_root("bullseye", "x86_64", env=os.environ)
+    again = debian_root.ensure_debian_root("bullseye", "amd64", env=os.environ)
     assert again.from_cache
     assert again.path == first.path
     assert again.glibc == "glibc 2.31"
@@ -53,7 +53,7 @@ def test_second_build_of_a_root_is_reused_and_a_foreign_folder_is_refused(tmp_pa
     occupied.mkdir()
     (occupied / "file").write_text("mine")
     with pytest.raises(ConfigError, match="is not a root built by zigwheel"):
-        roots.ensure_debian_root("bullseye", "amd64", env=os.environ, dest=occupied)
+        debian_root.ensure_debian_root("bullseye", "amd64", env=os.environ, dest=occupied)
     assert (occupied / "file").read_text() == "mine"
 
 
@@ -72,11 +72,11 @@ def test_an_interrupted_build_leaves_no_half_root(
     monkeypatch.setattr(debian, "unpack_deb", unpack_then_interrupt)
     dest = tmp_path / "roots" / "bullseye"
     with pytest.raises(KeyboardInterrupt):
-        roots.ensure_debian_root("bullseye", "amd64", env=os.environ, dest=dest)
+        debian_root.ensure_debian_root("bullseye", "amd64", env=os.environ, dest=dest)
     assert len(calls) == 3
     assert not dest.exists()
     assert list((tmp_path / "roots").iterdir()) == []  # the staging folder is gone too
     monkeypatch.setattr(debian, "unpack_deb", real_unpack)
-    built = roots.ensure_debian_root("bullseye", "amd64", env=os.environ, dest=dest)
+    built = debian_root.ensure_debian_root("bullseye", "amd64", env=os.environ, dest=dest)
     assert not built.from_cache
     assert (dest / roots.MARKER).is_file()

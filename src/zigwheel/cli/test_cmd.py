@@ -19,7 +19,7 @@ from zigwheel.errors import EXIT_FAILED_CHECK
 from zigwheel.output import github_annotation
 
 if TYPE_CHECKING:
-    from zigwheel.runtime.roots import BuiltRoot
+    from zigwheel.runtime.debian_root import BuiltRoot
     from zigwheel.runtime.wheeltest import WheelTestResult
 
 root_app = typer.Typer(
@@ -51,9 +51,9 @@ def _debian_root(
     python: str | None = None,
     packages: list[str] | None = None,
 ) -> BuiltRoot:
-    from zigwheel.runtime import roots  # noqa: PLC0415
+    from zigwheel.runtime import debian_root  # noqa: PLC0415
 
-    return roots.ensure_debian_root(
+    return debian_root.ensure_debian_root(
         release,
         arch,
         env=os.environ,
