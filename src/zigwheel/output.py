@@ -21,16 +21,18 @@ def json_document(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def error_document(err: ZigwheelError) -> dict[str, Any]:
-    """The --json document of a command that stopped with an error: message, hint, exit code."""
+    """The --json document of a command that stopped with an error: message, hint, exit code.
+
+    Flat, so that a command that adds its own fields to a failure (build adds the target and
+    the wheels built before it) keeps the same ``error``, ``hint`` and ``exit_code`` keys.
+    """
     return json_document(
         {
             "ok": False,
-            "error": {
-                "kind": type(err).__name__,
-                "message": str(err),
-                "hint": err.hint or None,
-                "exit_code": err.exit_code,
-            },
+            "error": str(err),
+            "hint": err.hint or None,
+            "exit_code": err.exit_code,
+            "kind": type(err).__name__,
         }
     )
 

@@ -32,6 +32,7 @@ class _JsonRequest:
     """Whether the running command was given --json: its error, too, is then a JSON document."""
 
     requested = False
+    printed = False  # a command prints one document: an error after it adds none
 
 
 def remember_json(value: bool) -> bool:
@@ -60,6 +61,7 @@ def json_requested() -> bool:
 def print_json(document: Mapping[str, Any]) -> None:
     """Print one JSON document to stdout, ``version`` first, plain (no colour, no wrapping)."""
     print(json.dumps(json_document(document), indent=2, sort_keys=False))
+    _JsonRequest.printed = True
 
 
 def on_github_actions(env: Mapping[str, str] | None = None) -> bool:
@@ -83,6 +85,6 @@ def report_error(err: ZigwheelError) -> int:
     console.print(Text.assemble(("error:", "bold red"), " ", str(err)))
     if err.hint:
         console.print(Text.assemble(("hint:", "bold"), " ", err.hint))
-    if json_requested():
+    if json_requested() and not _JsonRequest.printed:
         print_json(error_document(err))
     return err.exit_code

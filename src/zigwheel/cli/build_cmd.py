@@ -8,8 +8,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+from rich.text import Text
 
-from zigwheel.cli._console import err_console, on_github_actions, out_console, print_json
+from zigwheel.cli._console import (
+    err_console,
+    json_option,
+    on_github_actions,
+    out_console,
+    print_json,
+)
+from zigwheel.cli._options import split_list, target_option
+from zigwheel.output import error_document
 
 if TYPE_CHECKING:
     from zigwheel.builder.jobs import BuildFailure, BuildJob, BuildPlan, BuiltWheel
@@ -71,7 +80,7 @@ def _show_failure(err: BuildFailure, *, verbose: bool, json_output: bool) -> Non
     if err.output and not verbose:  # with -v it was shown already
         _fold(f"maturin output ({err.job.target.platform_tag})", err.output)
     for explanation in err.explanations:
-        console.print(f"[bold]{explanation.title}[/]")
+        console.print(Text(explanation.title, style="bold"))
         console.print(f"  matched: {explanation.matched_line}", markup=False)
         console.print(f"  cause: {explanation.cause}", markup=False)
         console.print(f"  fix: {explanation.fix}", markup=False)
@@ -97,16 +106,14 @@ def _not_built(plan: BuildPlan, err: BuildFailure) -> list[tuple[str, str]]:
 def _report_failure(
     plan: BuildPlan, err: BuildFailure, *, verbose: bool, json_output: bool
 ) -> None:
-    err_console().print(f"[bold]{err.job.target.platform_tag}[/]: [red]failed[/]")
+    tag = err.job.target.platform_tag
+    err_console().print(Text.assemble((tag, "bold"), ": ", ("failed", "red")))
     _show_failure(err, verbose=verbose, json_output=json_output)
     missing = _not_built(plan, err)
     if json_output:
         print_json(
             {
-                "version": 1,
-                "ok": False,
-                "error": str(err),
-                "exit_code": err.exit_code,
+                **error_document(err),
                 "target": err.job.target.platform_tag,
                 "not_built": [{"target": tag, "state": state} for tag, state in missing],
                 "explanations": [item.to_json() for item in err.explanations],
@@ -118,7 +125,7 @@ def _report_failure(
     if err.built:
         _summary(err.built)
     for tag, state in missing:
-        err_console().print(f"[bold]{tag}[/]: {state}, no wheel written")
+        err_console().print(Text.assemble((tag, "bold"), f": {state}, no wheel written"))
 
 
 def _fold(title: str, text: str) -> None:
@@ -142,8 +149,7 @@ def register(app: typer.Typer) -> None:
             Path, typer.Argument(help="The maturin/PyO3 project folder.")
         ] = Path(),
         target: Annotated[
-            list[str],
-            typer.Option("--target", "-t", help="Architectures: x86_64,aarch64 (or repeat)."),
+            list[str], target_option("Architectures: x86_64,aarch64 (or repeat the option).")
         ] = [],  # noqa: B006 - typer copies list defaults
         manylinux: Annotated[
             Optional[str],  # noqa: UP045 - typer evaluates this annotation on Python 3.9
@@ -167,7 +173,7 @@ def register(app: typer.Typer) -> None:
         print_plan: Annotated[
             bool, typer.Option(help="Show the resolved build matrix and stop.")
         ] = False,
-        json_output: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
+        json_output: Annotated[bool, json_option("Print a JSON document.")] = False,
         verbose: Annotated[
             bool, typer.Option("--verbose", "-v", help="Show maturin's output.")
         ] = False,
@@ -177,38 +183,26 @@ def register(app: typer.Typer) -> None:
         Exit codes: 0 built, 1 a wheel was not compliant, 2 bad settings, 3 a missing tool or
         Rust target, 5 maturin failed. Wheels of targets built before a failure stay.
         """
-        from zigwheel.builder.jobs import (  # noqa: PLC0415
-            BuildFailure,
-            build_wheels,
-            plan_build,
-            read_project,
-        )
-        from zigwheel.builder.settings import FlagValues, resolve_settings  # noqa: PLC0415
-        from zigwheel.host import Host  # noqa: PLC0415
+        from zigwheel.api import plan as make_plan  # noqa: PLC0415
+        from zigwheel.api import run_plan  # noqa: PLC0415
+        from zigwheel.builder.jobs import BuildFailure  # noqa: PLC0415
 
         env = dict(os.environ)
-        project = read_project(project_dir)
-        flags = FlagValues(
-            targets=target,
+        plan = make_plan(
+            project_dir,
+            targets=split_list(target),
             manylinux=manylinux,
             musllinux=musllinux,
             interpreters=interpreter,
-            out_dir=out.resolve() if out else None,
+            out_dir=out,
             maturin_args=maturin_arg,
-        )
-        settings = resolve_settings(
-            pyproject=project.pyproject,
             env=env,
-            flags=flags,
-            project_dir=project.directory,
-            host_arch=Host.detect(env).arch,
         )
-        plan = plan_build(project, settings, env)
         for warning in plan.warnings:
-            err_console().print(f"[yellow]warning:[/] {warning}")
+            err_console().print(Text.assemble(("warning:", "yellow"), " ", warning))
         if print_plan:
             if json_output:
-                print_json({"version": 1, "plan": plan.to_json()})
+                print_json({"plan": plan.to_json()})
             else:
                 _print_plan(plan)
             return
@@ -217,18 +211,20 @@ def register(app: typer.Typer) -> None:
             tag = job.target.platform_tag
             if event == "start":
                 extra = f" with RUSTC={job.rustc}" if job.rustc else ""
-                err_console().print(f"[bold]{tag}[/]: building{extra} ...", markup=True)
+                err_console().print(Text.assemble((tag, "bold"), f": building{extra} ..."))
             elif event == "output" and verbose:
                 _fold(f"maturin output ({tag})", text)
             elif event == "done":
-                err_console().print(f"[bold]{tag}[/]: [green]ok[/] in {text} (checked)")
+                err_console().print(
+                    Text.assemble((tag, "bold"), ": ", ("ok", "green"), f" in {text} (checked)")
+                )
 
         try:
-            wheels = build_wheels(plan, env, progress)
+            wheels = list(run_plan(plan, env=env, progress=progress).wheels)
         except BuildFailure as err:
             _report_failure(plan, err, verbose=verbose, json_output=json_output)
             raise  # zigwheel.cli.main prints the error and hint and exits with err.exit_code
         if json_output:
-            print_json({"version": 1, "ok": True, "wheels": [w.to_json() for w in wheels]})
+            print_json({"ok": True, "wheels": [w.to_json() for w in wheels]})
         else:
             _summary(wheels)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+from rich.text import Text
 
 from zigwheel.cli._console import (
     err_console,
@@ -30,9 +31,9 @@ root_app = typer.Typer(
 
 _OUTPUT_LINES = 12  # of a failed test's output in the human report (--json has more)
 _LABELS = {
-    "passed": "[green]PASS[/]",
-    "failed": "[red]FAIL[/]",
-    "not-tested": "[yellow]NOT TESTED[/]",
+    "passed": ("PASS", "green"),
+    "failed": ("FAIL", "red"),
+    "not-tested": ("NOT TESTED", "yellow"),
 }
 
 
@@ -148,7 +149,7 @@ def _print_results(results: list[WheelTestResult], counts: dict[str, int]) -> No
     console = out_console()
     github = on_github_actions(os.environ)
     for result in results:
-        console.print(f"{_LABELS[result.status]} {result.wheel}", markup=True)
+        console.print(Text.assemble(_LABELS[result.status], f" {result.wheel}"))
         if result.environment:
             console.print(f"  in {result.environment}", markup=False)
         for module in result.modules:

@@ -7,6 +7,7 @@ import shlex
 from typing import Annotated, Optional
 
 import typer
+from rich.text import Text
 
 from zigwheel.cli._console import err_console, json_option, out_console, print_json
 from zigwheel.cli._options import split_list, target_option
@@ -59,8 +60,11 @@ def toolchain(json_output: bool = JSON_OPTION) -> None:
         console.print(f"command:     {shlex.join(zig.command)}")
     if zig.version != zig.pinned:
         err_console().print(
-            f"[yellow]warning:[/] zig {zig.version} is not the pinned {zig.pinned}; "
-            f"run: pip install 'ziglang=={zig.pinned}'"
+            Text.assemble(
+                ("warning:", "yellow"),
+                f" zig {zig.version} is not the pinned {zig.pinned}; "
+                f"run: pip install 'ziglang=={zig.pinned}'",
+            )
         )
         # A wrong zig is a tool problem (README: exit 3), the same code a build would fail with.
         raise typer.Exit(code=EXIT_TOOLCHAIN)
@@ -131,7 +135,7 @@ def doctor(
         for check in report.checks:
             style = _STATUS_STYLE.get(check.status, "")
             console.print(
-                f"[{style}]{check.status:8}[/] {check.name}: {check.detail}", highlight=False
+                Text.assemble((f"{check.status:8}", style), f" {check.name}: {check.detail}")
             )
             if check.fix and check.status != "ok":
                 console.print(f"         fix: {check.fix}", highlight=False, markup=False)
