@@ -232,6 +232,41 @@ def explain(text: str, rules: Iterable[Rule] | None = None) -> list[Explanation]
     return sorted(found, key=lambda item: item.line_number)
 
 
+def explain_by_id(
+    rule_id: str,
+    details: Mapping[str, str],
+    *,
+    matched_line: str,
+    line_number: int,
+    rules: Iterable[Rule] | None = None,
+) -> Explanation:
+    """The explanation ``rule_id``, filled from ``details`` (and its defaults); no log is matched.
+
+    For failures zigwheel recognises itself (a check finding): the caller knows the id and the
+    details, so no pattern runs. ``matched_line`` says what it was recognised in. A DataError for
+    an unknown id or a placeholder neither the details nor the defaults fill.
+    """
+    rule = next((r for r in (load_rules() if rules is None else rules) if r.id == rule_id), None)
+    if rule is None:
+        msg = f"{EXPLANATIONS_FILE} has no explanation {rule_id!r}"
+        raise DataError(msg, hint="reinstall zigwheel; the data does not match the code")
+    values = {**rule.defaults, **details}
+    try:
+        cause, fix = _fill(rule.cause, values), _fill(rule.fix, values)
+    except KeyError as err:
+        msg = f"the explanation {rule_id!r} needs {err} and was not given it"
+        raise DataError(msg, hint="give the explanation a default for it") from err
+    return Explanation(
+        id=rule.id,
+        title=rule.title,
+        cause=cause,
+        fix=fix,
+        matched_line=matched_line,
+        line_number=line_number,
+        details=dict(details),
+    )
+
+
 def read_log(path: Path) -> str:
     """Read a log file as text (undecodable bytes replaced); UnreadableInputError if it can't be."""
     try:

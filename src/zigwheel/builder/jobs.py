@@ -19,7 +19,9 @@ from zigwheel import _proc
 from zigwheel.builder.settings import BuildSettings
 from zigwheel.cache import cache_root
 from zigwheel.compliance.analysis import WheelReport, check_wheel
+from zigwheel.compliance.findings import Finding, FindingKind, SymbolsDetail
 from zigwheel.compliance.policy import version_key
+from zigwheel.compliance.words import render_finding
 from zigwheel.errors import (
     EXIT_COMMAND,
     EXIT_FAILED_CHECK,
@@ -27,7 +29,7 @@ from zigwheel.errors import (
     ToolchainError,
     ZigwheelError,
 )
-from zigwheel.explain import Explanation, explain
+from zigwheel.explain import Explanation, explain, explain_by_id
 from zigwheel.resources import load_toml, parse_toml_text, toolchains_dir
 from zigwheel.toolchain.rustenv import choose_rustc
 from zigwheel.toolchain.shims import install_shims
@@ -389,16 +391,78 @@ def zig_link_log(policy: str, versions: str, content: str | None = None) -> str:
     return f"{line} (its content is {content})" if content else line
 
 
-def compliance_log(report: WheelReport, policy: str) -> str:
-    """The check's verdict as log lines for zigwheel explain."""
-    offending = [item for elf in report.elves for item in elf.offending]
-    versions = sorted({item.version for item in offending if item.version}, key=version_key)
-    if not versions:  # only libraries or blacklisted imports: the check's own words say it
-        return "\n".join(report.problems)
-    # The symbols on a line of their own: the symbol-specific explanations (C++ thread_local,
-    # __isoc23_*) recognise them there.
-    symbols = ", ".join(sorted({item.label for item in offending}))
-    return f"{zig_link_log(policy, ', '.join(versions), report.policy)}\nsymbols: {symbols}"
+# The explanation (an id in explanations.toml) build gives for each kind of check finding; None
+# where the check's own words say all there is to say.
+FINDING_EXPLANATIONS: Mapping[FindingKind, str | None] = {
+    **dict.fromkeys(FindingKind),
+    # zig's stubs for the claimed glibc cannot produce these versions: something in the link
+    # brought the host's libraries (the too-recent-symbols explanation says "build with zig",
+    # which is what build just did).
+    FindingKind.TOO_NEW_SYMBOL_VERSION: "zig-build-needs-newer-glibc",
+}
+# Symbols that only a newer libc has and that have explanations of their own, in the order they
+# are given: (explanation id, does the symbol name it, the details it fills).
+_SYMBOL_EXPLANATIONS: tuple[tuple[str, Callable[[str], dict[str, str] | None]], ...] = (
+    ("cxa-thread-atexit-impl", lambda s: {} if s == "__cxa_thread_atexit_impl" else None),
+    (
+        "isoc23-symbols",
+        lambda s: {"function": s.removeprefix("__isoc23_")} if s.startswith("__isoc23_") else None,
+    ),
+)
+
+
+def _too_new(finding: Finding) -> SymbolsDetail | None:
+    """The detail of a too-new-symbol-version finding that names the symbols asking for it."""
+    detail = finding.detail
+    if finding.kind is FindingKind.TOO_NEW_SYMBOL_VERSION and isinstance(detail, SymbolsDetail):
+        # A version no imported symbol asks for has no symbol in the link to blame.
+        return detail if detail.symbols and detail.version else None
+    return None
+
+
+def _details(finding: Finding, report: WheelReport, policy: str) -> dict[str, str] | None:
+    """What the explanation of ``finding`` fills in; None when it has nothing to explain."""
+    if _too_new(finding) is None:
+        return None
+    versions = {d.version for f in report.findings if (d := _too_new(f)) and d.version}
+    return {
+        "policy": policy,
+        "versions": ", ".join(sorted(versions, key=version_key)),
+        "content": report.policy,
+    }
+
+
+def compliance_explanations(report: WheelReport, policy: str) -> list[Explanation]:
+    """The explanations of a non-compliant wheel's findings, chosen by the findings' kinds.
+
+    ``policy`` is the policy the build targeted. Each explanation gives the finding it explains
+    (its words, and its number in the report's problem list) as the line it matched.
+    """
+    explained: dict[str, Explanation] = {}
+    naming: dict[str, tuple[Finding, int]] = {}  # symbol -> the first finding naming it
+    for number, finding in enumerate(report.findings, start=1):
+        rule_id = FINDING_EXPLANATIONS[finding.kind]
+        details = _details(finding, report, policy) if rule_id is not None else None
+        if rule_id is None or details is None:
+            continue
+        too_new = _too_new(finding)
+        for symbol in too_new.symbols if too_new else ():
+            naming.setdefault(symbol, (finding, number))
+        if rule_id not in explained:
+            explained[rule_id] = explain_by_id(
+                rule_id, details, matched_line=render_finding(finding), line_number=number
+            )
+    for rule_id, names in _SYMBOL_EXPLANATIONS:
+        for symbol in sorted(naming):
+            symbol_details = names(symbol)
+            if symbol_details is not None:
+                finding, number = naming[symbol]
+                explained[rule_id] = explain_by_id(
+                    rule_id, symbol_details, matched_line=render_finding(finding),
+                    line_number=number,
+                )  # fmt: skip
+                break
+    return list(explained.values())
 
 
 def admit_wheels(
@@ -416,7 +480,7 @@ def admit_wheels(
                 f"{report.wheel} is not {job.target.policy} compliant "
                 f"(its content is {report.policy}): {_offending_summary(report)}"
             )
-            explanations = explain(compliance_log(report, job.target.policy))
+            explanations = compliance_explanations(report, job.target.policy)
             fix = explanations[0].fix if explanations else "see zigwheel check's report above"
             raise NonCompliantWheel(
                 msg, job=job, output=output, report=report, explanations=explanations,

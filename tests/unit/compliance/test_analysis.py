@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from zigwheel.builder.jobs import compliance_log
+from zigwheel.builder.jobs import compliance_explanations
 from zigwheel.cli.check_cmd import exit_code, render
 from zigwheel.compliance.analysis import (
     ElfReport,
@@ -21,6 +21,7 @@ from zigwheel.compliance.analysis import (
     reports_to_json,
 )
 from zigwheel.compliance.archive import Limits
+from zigwheel.compliance.findings import Finding, FindingKind, SymbolsDetail
 
 
 def _wheel(folder: Path, name: str, members: dict[str, bytes]) -> Path:
@@ -169,23 +170,31 @@ def test_readable_report_groups_needs_by_library_and_folds_long_cells() -> None:
     assert OffendingSymbol("_tr_flush_block", None, "libz.so.1").to_json()["version"] is None
 
 
-def test_build_names_blacklisted_imports_without_a_version():
-    elf = ElfReport(
-        path="m.so",
-        arch="x86_64",
-        needed=["libz.so.1", "libc.so.6"],
-        versions={"libc.so.6": ["GLIBC_2.2.5", "GLIBC_2.34"]},
-        offending=[
-            OffendingSymbol("pthread_create", "GLIBC_2.34", "libc.so.6"),
-            OffendingSymbol("_tr_flush_block", None, "libz.so.1"),
-        ],
+def test_build_names_blacklisted_imports_without_a_version() -> None:
+    too_new = Finding(
+        FindingKind.TOO_NEW_SYMBOL_VERSION,
+        tag="manylinux_2_17_x86_64",
+        member="m.so",
+        detail=SymbolsDetail(
+            ("m.so",), "libc.so.6", "manylinux_2_17", ("pthread_create",), "GLIBC_2.34"
+        ),
     )
+    blacklisted = Finding(
+        FindingKind.BLACKLISTED_SYMBOL,
+        tag="manylinux_2_17_x86_64",
+        member="m.so",
+        detail=SymbolsDetail(("m.so",), "libz.so.1", "manylinux_2_17", ("_tr_flush_block",)),
+    )
+    findings = [too_new, blacklisted]
     report = WheelReport(
-        "w.whl", "w.whl", ["manylinux_2_17_x86_64"], "linux_x86_64", False, ["p"], [elf]
+        "w.whl", "w.whl", ["manylinux_2_17_x86_64"], "linux_x86_64", False, findings, []
     )
-    log = compliance_log(report, "manylinux_2_17_x86_64")
-    assert "None" not in log
-    assert "needs newer symbol versions: GLIBC_2.34 " in log
-    assert "_tr_flush_block (blacklisted in libz.so.1)" in log
-    elf.offending = [OffendingSymbol("_tr_flush_block", None, "libz.so.1")]
-    assert compliance_log(report, "manylinux_2_17_x86_64") == "p"
+    (explanation,) = compliance_explanations(report, "manylinux_2_17_x86_64")
+    assert explanation.id == "zig-build-needs-newer-glibc"
+    assert "None" not in explanation.cause + explanation.fix
+    assert explanation.details["versions"] == "GLIBC_2.34"
+    assert "uses _tr_flush_block from libz.so.1" in report.problems[1]
+    only_blacklisted = WheelReport(
+        "w.whl", "w.whl", ["manylinux_2_17_x86_64"], "linux_x86_64", False, [blacklisted], []
+    )
+    assert compliance_explanations(only_blacklisted, "manylinux_2_17_x86_64") == []

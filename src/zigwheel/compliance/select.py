@@ -1,0 +1,150 @@
+"""Check stage 2, selecting the ELF files: those the verdict rests on, their arch and libc."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from zigwheel.compliance.findings import ArchDetail, Finding, FindingKind, LibcDetail, MembersDetail
+from zigwheel.compliance.policy import GLIBC, MUSL, PlatformTag
+from zigwheel.compliance.read import Elf
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The ELF files of one architecture and libc the wheel's verdict rests on."""
+
+    arch: str | None  # the wheel's architecture: the tags', else the first ELF file's
+    libc: str | None  # the wheel's libc: the tags', else the first ELF file that shows one
+    accepted: tuple[Elf, ...]
+    libc_evidence: bool  # some accepted ELF file shows which libc it needs
+    notes: Mapping[str, str] = field(default_factory=dict)  # member -> why it was left out
+    findings: tuple[Finding, ...] = ()
+
+
+def claimed_arch_and_libc(tags: Sequence[PlatformTag]) -> tuple[str | None, str | None]:
+    """The one architecture and the one libc the platform tags agree on (None when they do not)."""
+    arches: set[str] = set()
+    missed = False
+    for tag in tags:
+        if tag.tag == "any":
+            continue
+        if tag.baseline is None:
+            missed = True
+        else:
+            arches.add(tag.baseline)
+    arch = next(iter(arches)) if len(arches) == 1 and not missed else None
+    libcs = {
+        GLIBC if t.tag.startswith("manylinux") else MUSL
+        for t in tags
+        if t.tag.startswith(("manylinux", "musllinux"))
+    }
+    libc = next(iter(libcs)) if len(libcs) == 1 else None
+    return arch, libc
+
+
+def purelib_finding(elves: Sequence[Elf]) -> Finding | None:
+    """A finding when ELF files sit in a purelib folder, where no platform wheel may put them."""
+    purelib = tuple(e.path for e in elves if "purelib" in e.path.split("/")[:-1])
+    if not purelib:
+        return None
+    return Finding(FindingKind.PURELIB_ELF, detail=MembersDetail(purelib))
+
+
+def elf_libc(elf: Elf) -> tuple[str | None, Finding | None]:
+    """(libc, finding) for one ELF: interpreter, then DT_NEEDED, then the file-name suffix."""
+    info = elf.info
+    libc: str | None = None
+    if info.interpreter is not None:
+        libc = MUSL if posixpath.basename(info.interpreter).startswith("ld-musl-") else GLIBC
+    for soname in info.needed:
+        found = None
+        if soname.startswith(("libc.musl-", "ld-musl-")):
+            found = MUSL
+        elif soname == "libc.so.6" or soname.startswith(("ld-linux-", "ld64.so.")):
+            found = GLIBC
+        if found is not None:
+            if libc is not None and libc != found:
+                detail = LibcDetail(found=found, expected=libc, soname=soname)
+                return None, Finding(FindingKind.MIXED_LIBC, member=elf.path, detail=detail)
+            libc = found
+    if libc is None:
+        libc = _libc_of_file_name(posixpath.basename(elf.path))
+    return libc, None
+
+
+def _libc_of_file_name(base: str) -> str | None:
+    if base.endswith(("-arm-linux-musleabihf.so", "-linux-musl.so")):
+        return MUSL
+    if base.endswith(("-arm-linux-gnueabihf.so", "-linux-gnu.so")):
+        soabi = base.rsplit(".", 2)[-2].split("-") if base.count(".") >= 2 else [""]
+        # Before CPython 3.11 musl builds were named "-linux-gnu" too (auditwheel's rule).
+        if (
+            len(soabi) > 1
+            and soabi[0] == "cpython"
+            and soabi[1][:1] == "3"
+            and soabi[1][1:3].isdigit()
+            and int(soabi[1][1:3]) >= 11
+        ):
+            return GLIBC
+    return None
+
+
+def select_elves(elves: Sequence[Elf], tags: Sequence[PlatformTag]) -> Selection:
+    """The ELF files of the wheel's architecture and libc, in order; the others with a note."""
+    arch, libc = claimed_arch_and_libc(tags)
+    accepted: list[Elf] = []
+    notes: dict[str, str] = {}
+    findings: list[Finding] = []
+    evidence = False
+    for elf in elves:
+        info = elf.info
+        if info.arch is None:
+            notes[elf.path] = f"ignored: {info.arch_error}"
+            continue
+        if arch is None:
+            arch = info.arch
+        elif info.arch != arch:
+            notes[elf.path] = f"ignored: {info.arch} ELF in a {arch} wheel"
+            continue
+        found, mixed = elf_libc(elf)
+        if mixed is not None:
+            findings.append(mixed)
+            notes[elf.path] = "ignored: mixed libc"
+            continue
+        if found is not None:
+            evidence = True
+            if libc is None:
+                libc = found
+            elif libc != found:
+                detail = LibcDetail(found=found, expected=libc)
+                findings.append(Finding(FindingKind.OTHER_LIBC, member=elf.path, detail=detail))
+                notes[elf.path] = "ignored: other libc"
+                continue
+        accepted.append(elf)
+    return Selection(arch, libc, tuple(accepted), evidence, notes, tuple(findings))
+
+
+def no_native_code(
+    elves: Sequence[Elf], tags: Sequence[PlatformTag], arch: str | None
+) -> tuple[Finding, ...]:
+    """Why a wheel without an accepted ELF file fails its tags: none at all, or none of its arch."""
+    if not elves:
+        return tuple(
+            Finding(FindingKind.PLATFORM_TAG_WITHOUT_ELF, tag=tag.tag)
+            for tag in tags
+            if tag.tag != "any"
+        )
+    found = tuple(sorted({e.info.arch or e.info.machine for e in elves}))
+    return (Finding(FindingKind.NO_ELF_FOR_ARCH, detail=ArchDetail(arch, found=found)),)
+
+
+__all__ = [
+    "Selection",
+    "claimed_arch_and_libc",
+    "elf_libc",
+    "no_native_code",
+    "purelib_finding",
+    "select_elves",
+]
