@@ -432,11 +432,18 @@ def _details(finding: Finding, report: WheelReport, policy: str) -> dict[str, st
     }
 
 
+def _evidence(report: WheelReport, finding: Finding) -> str:
+    """What an explanation was recognised in: the offending symbols, else the finding's words."""
+    labels = sorted({item.label for elf in report.elves for item in elf.offending})
+    # All of them, not the three a problem line shows: the JSON output has no ELF table.
+    return f"symbols: {', '.join(labels)}" if labels else render_finding(finding)
+
+
 def compliance_explanations(report: WheelReport, policy: str) -> list[Explanation]:
     """The explanations of a non-compliant wheel's findings, chosen by the findings' kinds.
 
-    ``policy`` is the policy the build targeted. Each explanation gives the finding it explains
-    (its words, and its number in the report's problem list) as the line it matched.
+    ``policy`` is the policy the build targeted. Each explanation's line number is that of the
+    finding it explains in the report's problem list; its matched line names the symbols.
     """
     explained: dict[str, Explanation] = {}
     naming: dict[str, tuple[Finding, int]] = {}  # symbol -> the first finding naming it
@@ -450,7 +457,7 @@ def compliance_explanations(report: WheelReport, policy: str) -> list[Explanatio
             naming.setdefault(symbol, (finding, number))
         if rule_id not in explained:
             explained[rule_id] = explain_by_id(
-                rule_id, details, matched_line=render_finding(finding), line_number=number
+                rule_id, details, matched_line=_evidence(report, finding), line_number=number
             )
     for rule_id, names in _SYMBOL_EXPLANATIONS:
         for symbol in sorted(naming):
@@ -458,7 +465,7 @@ def compliance_explanations(report: WheelReport, policy: str) -> list[Explanatio
             if symbol_details is not None:
                 finding, number = naming[symbol]
                 explained[rule_id] = explain_by_id(
-                    rule_id, symbol_details, matched_line=render_finding(finding),
+                    rule_id, symbol_details, matched_line=_evidence(report, finding),
                     line_number=number,
                 )  # fmt: skip
                 break

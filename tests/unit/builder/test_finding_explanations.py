@@ -7,7 +7,7 @@ import pytest
 from zigwheel.builder import jobs
 from zigwheel.builder.jobs import FINDING_EXPLANATIONS, compliance_explanations
 from zigwheel.compliance.findings import Finding, FindingKind, SymbolsDetail
-from zigwheel.compliance.report import WheelReport
+from zigwheel.compliance.report import ElfReport, OffendingSymbol, WheelReport
 from zigwheel.compliance.words import render_finding
 from zigwheel.errors import DataError
 from zigwheel.explain import explain_by_id, load_rules
@@ -49,9 +49,19 @@ def test_explanations_come_from_findings_not_from_log_text() -> None:
     }
     assert "cannot provide GLIBC_2.18, GLIBC_2.38" in general.cause
     assert "--manylinux (manylinux_2_38_x86_64)" in general.fix
-    # The line each explanation "matched" is the finding it explains, numbered as in the report.
+    # Each explanation is numbered as the finding it explains in the report; without offending
+    # symbols in the ELF reports its matched line is the finding's words.
     assert (general.matched_line, general.line_number) == (render_finding(too_new), 1)
     assert (cxa.matched_line, cxa.line_number) == (render_finding(thread), 2)
+    elf = ElfReport(
+        "m.so", "x86_64", ["libc.so.6"], {},
+        [OffendingSymbol(s, "GLIBC_2.38", "libc.so.6") for s in ("__isoc23_strtol", "a", "b", "c")],
+    )  # fmt: skip
+    with_elf = WheelReport("w.whl", "w.whl", [TAG], "unknown", False, [too_new], [elf])
+    (first, _isoc23) = compliance_explanations(with_elf, "manylinux_2_17")
+    assert first.matched_line == (
+        "symbols: __isoc23_strtol@GLIBC_2.38, a@GLIBC_2.38, b@GLIBC_2.38, c@GLIBC_2.38"
+    )
     assert isoc23.details == {"function": "sscanf"}  # the first such symbol, sorted
     assert "__isoc23_sscanf" in isoc23.cause
 
