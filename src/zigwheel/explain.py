@@ -15,7 +15,6 @@ from zigwheel.resources import data_dir, load_toml
 
 EXPLANATIONS_FILE = "explanations.toml"
 SCHEMA = 1
-JSON_VERSION = 1
 
 # Lines longer than this are cut before matching: logs can hold minified blobs, and a regex over a
 # megabyte-long line is wasted time.

@@ -69,11 +69,6 @@ def on_github_actions(env: Mapping[str, str] | None = None) -> bool:
     return (env if env is not None else os.environ).get("GITHUB_ACTIONS") == "true"
 
 
-def github_escape(text: str) -> str:
-    """Escape a message for a GitHub workflow command (``::error::...``)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
 def report_error(err: ZigwheelError) -> int:
     """Say what failed and what to do next, and return the error's exit code.
 

@@ -11,12 +11,13 @@ import typer
 
 from zigwheel.cli._console import (
     err_console,
-    github_escape,
+    json_option,
     on_github_actions,
     out_console,
     print_json,
 )
 from zigwheel.errors import EXIT_FAILED_CHECK, EXIT_OK, EXIT_UNREADABLE
+from zigwheel.output import github_annotation
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -102,9 +103,7 @@ def _annotate(reports: list[WheelReport], *, stream: TextIO) -> None:
             continue
         lines = [f"{report.wheel} is not compliant (its content satisfies {report.policy})"]
         lines += [f"- {problem}" for problem in report.problems]
-        text = github_escape("\n".join(lines))
-        where = github_escape(report.path).replace(":", "%3A").replace(",", "%2C")
-        print(f"::error file={where}::{text}", file=stream)
+        print(github_annotation("error", "\n".join(lines), file=report.path), file=stream)
 
 
 def check(
@@ -112,9 +111,7 @@ def check(
         list[Path],
         typer.Argument(help="Wheel files or folders holding wheels.", show_default=False),
     ],
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print a JSON report (version 1).")
-    ] = False,
+    as_json: Annotated[bool, json_option("Print a JSON report (version 1).")] = False,
     github: Annotated[
         Optional[bool],  # noqa: UP045 - typer evaluates this annotation on Python 3.9
         typer.Option(
@@ -125,9 +122,10 @@ def check(
     ] = None,
 ) -> None:
     """Check wheels against the manylinux/musllinux policies."""
-    from zigwheel.compliance.analysis import check_paths, reports_to_json  # noqa: PLC0415
+    from zigwheel.api import check as check_wheels  # noqa: PLC0415
+    from zigwheel.compliance.analysis import reports_to_json  # noqa: PLC0415
 
-    reports = check_paths(wheels)
+    reports = check_wheels(wheels)
     if as_json:
         print_json(reports_to_json(reports))
     else:

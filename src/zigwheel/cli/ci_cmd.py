@@ -20,7 +20,7 @@ from zigwheel.cli._console import (
 )
 from zigwheel.cli._options import split_list, target_option
 from zigwheel.errors import EXIT_FAILED_CHECK, CommandFailedError
-from zigwheel.explain import JSON_VERSION, Explanation, explain, read_log
+from zigwheel.explain import Explanation, explain, read_log
 from zigwheel.output import github_annotation
 from zigwheel.release.publish import PublishResult, choose_repository, publish
 from zigwheel.release.workflow import (
@@ -67,7 +67,6 @@ def explain_command(
     if as_json:
         print_json(
             {
-                "version": JSON_VERSION,
                 "source": source,
                 "explained": bool(found),
                 "explanations": [item.to_json() for item in found],

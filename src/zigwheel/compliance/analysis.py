@@ -29,20 +29,17 @@ from zigwheel.compliance.select import (
 )
 from zigwheel.compliance.words import one_line, render_finding
 from zigwheel.errors import UnreadableInputError
+from zigwheel.output import expand_folders
 
 
 def check_paths(paths: Sequence[Path], *, limits: Limits = DEFAULT_LIMITS) -> list[WheelReport]:
-    """Check every wheel given, expanding folders to the ``*.whl`` files inside them (sorted)."""
-    reports: list[WheelReport] = []
-    for path in paths:
-        if path.is_dir():
-            wheels = sorted(p for p in path.rglob("*.whl") if p.is_file())
-            if not wheels:
-                reports.append(_unreadable(path, FindingKind.NO_WHEELS_IN_FOLDER))
-            reports.extend(check_wheel(w, limits=limits) for w in wheels)
-        else:
-            reports.append(check_wheel(path, limits=limits))
-    return reports
+    """Check every wheel given; a folder gives the wheels directly inside it (output's rule)."""
+    return [
+        _unreadable(path, FindingKind.NO_WHEELS_IN_FOLDER)
+        if path.is_dir()
+        else check_wheel(path, limits=limits)
+        for path in expand_folders(paths)
+    ]
 
 
 def check_wheel(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> WheelReport:

@@ -8,8 +8,8 @@ from typing import Any
 
 from zigwheel.compliance.findings import Finding
 from zigwheel.compliance.words import render_finding
+from zigwheel.output import JSON_VERSION
 
-JSON_VERSION = 1
 # The `policy` values that are not platform tags: "any" for a wheel without ELF files, and
 # "unknown" when there is no verdict: the wheel (or one of its members) could not be read, or
 # none of its ELF files is for an architecture a wheel tag can name.

@@ -24,12 +24,11 @@ from zigwheel.errors import (
     UnreadableInputError,
 )
 from zigwheel.explain import explain
-from zigwheel.output import DISTRIBUTION_SUFFIXES, expand_folders
+from zigwheel.output import DISTRIBUTION_SUFFIXES, JSON_VERSION, expand_folders
 from zigwheel.resources import data_dir, load_toml
 
 logger = logging.getLogger(__name__)
 
-JSON_VERSION = 1
 UPLOADER_COLUMNS = "4096"
 INDEXES = ("pypi", "testpypi")  # twine knows their upload URLs; zigwheel names them only
 TOKEN_USER = "__token__"
