@@ -110,6 +110,12 @@ def _symbols(elf: ELFFile, name: str) -> SymbolTableSection:
     return section
 
 
+def _needed(dynamic: DynamicSection) -> list[str]:
+    # pyelftools sets `needed` on DT_NEEDED tags only, so its types do not declare it.
+    tags = [tag for tag in dynamic.iter_tags() if tag.entry.d_tag == "DT_NEEDED"]
+    return [str(tag.needed) for tag in tags]  # type: ignore[attr-defined]
+
+
 def _named(table: SymbolTableSection, name: str) -> list[Symbol]:
     found = table.get_symbol_by_name(name)
     assert found is not None, f"no symbol {name}"
@@ -292,7 +298,7 @@ def test_musl_shared_library_links_musl_libc_dynamically(
         assert elf["e_machine"] == E_MACHINE[shims.target.arch.value]
         assert elf["e_type"] == "ET_DYN"
         dynamic = _dynamic_section(elf)
-        needed = [tag.needed for tag in dynamic.iter_tags() if tag.entry.d_tag == "DT_NEEDED"]
+        needed = _needed(dynamic)
         # musl is one library (libc.so, which is also its loader); glibc would add libm.so.6.
         assert needed == ["libc.so"], needed
         assert not any(isinstance(s, GNUVerNeedSection) for s in elf.iter_sections())
@@ -737,7 +743,7 @@ def test_flags_the_pinned_zig_handles_without_a_rule(
     with lib.open("rb") as handle:
         elf = ELFFile(handle)
         dynamic = _dynamic_section(elf)
-        needed = [tag.needed for tag in dynamic.iter_tags() if tag.entry.d_tag == "DT_NEEDED"]
+        needed = _needed(dynamic)
         assert not [n for n in needed if "gcc_s" in n], needed  # no libgcc_s at run time ...
         dynsym = _symbols(elf, ".dynsym")
         assert dynsym.get_symbol_by_name("_Unwind_Backtrace") is None  # ... its unwinder is inside

@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 import struct
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -95,7 +96,7 @@ SHT_STRTAB, SHT_DYNSYM, SHT_NOTE, SHT_VERNEED = 3, 11, 7, 0x6FFFFFFE
 
 
 def _crafted(
-    sections: list[tuple[str | int, int, bytes, int, int]], *, shstrtab: bytes | None = None
+    sections: Sequence[tuple[str | int, int, bytes, int, int]], *, shstrtab: bytes | None = None
 ) -> bytes:
     """An x86_64 ELF whose sections are (name or name offset, type, content, link, info).
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import auditwheel
 import pytest
@@ -33,8 +34,8 @@ from zigwheel.toolchain.targets import (
         ("manylinux2010", LibcPolicy(Libc.GLIBC, (2, 12))),
         ("manylinux1", LibcPolicy(Libc.GLIBC, (2, 5))),
         ("MANYLINUX_2_28", LibcPolicy(Libc.GLIBC, (2, 28))),
-        ("musllinux_1_2", LibcPolicy("musl", (1, 2))),
-        ("musllinux_1_1", LibcPolicy("musl", (1, 1))),
+        ("musllinux_1_2", LibcPolicy(Libc.MUSL, (1, 2))),
+        ("musllinux_1_1", LibcPolicy(Libc.MUSL, (1, 1))),
     ],
 )
 def test_parse_policy(text: str, expected: LibcPolicy) -> None:
@@ -164,9 +165,10 @@ def test_all_targets_have_unique_keys_and_resolve() -> None:
     )
 
 
-def _auditwheel_policies(name: str) -> list[dict[str, object]]:
+def _auditwheel_policies(name: str) -> list[dict[str, Any]]:
     path = Path(auditwheel.__file__).parent / "policy" / name
-    return json.loads(path.read_text())
+    policies: list[dict[str, Any]] = json.loads(path.read_text())
+    return policies
 
 
 def test_manylinux_availability_matches_auditwheel() -> None:
@@ -191,7 +193,8 @@ def test_musllinux_names_exist_in_auditwheel() -> None:
 
 
 def _table_row(arch: Arch) -> dict[str, list[str]]:
-    return load_toml(toolchains_dir() / "targets.toml")["arch"][arch.value]
+    row: dict[str, list[str]] = load_toml(toolchains_dir() / "targets.toml")["arch"][arch.value]
+    return row
 
 
 def test_supported_policies_respect_zig_minimum() -> None:
