@@ -54,10 +54,10 @@ def toolchain(json_output: bool = JSON_OPTION) -> None:
         print_json(zig.to_json())
     else:
         console = out_console()
-        console.print(f"zig path:    {zig.path}")
-        console.print(f"zig version: {zig.version}")
-        console.print(f"pinned:      {zig.pinned}")
-        console.print(f"command:     {shlex.join(zig.command)}")
+        console.print(f"zig path:    {zig.path}", markup=False)
+        console.print(f"zig version: {zig.version}", markup=False)
+        console.print(f"pinned:      {zig.pinned}", markup=False)
+        console.print(f"command:     {shlex.join(zig.command)}", markup=False)
     if zig.version != zig.pinned:
         err_console().print(
             Text.assemble(
@@ -71,9 +71,9 @@ def toolchain(json_output: bool = JSON_OPTION) -> None:
 
 
 def shims(
-    target: str = typer.Option(
-        ..., "--target", "-t", help="Architecture: x86_64, aarch64, i686, armv7l, ..."
-    ),
+    target: Annotated[
+        list[str], target_option("Architectures: x86_64, aarch64, ... (comma list or repeat).")
+    ],
     manylinux: Optional[str] = typer.Option(  # noqa: UP045 - typer reads the annotation at runtime
         None, "--manylinux", help="glibc policy: 2_17, manylinux2014, manylinux_2_28, ..."
     ),
@@ -85,26 +85,41 @@ def shims(
     ),
     json_output: bool = JSON_OPTION,
 ) -> None:
-    """Install (if needed) and show the zig cc/c++/ar/ranlib/linker shims of a target."""
+    """Install (if needed) and show the zig cc/c++/ar/ranlib/linker shims of targets.
+
+    With several targets, --env prints every target's variables (they are named per Rust
+    triple) and --json prints {"targets": [...]}, one document per target as for one.
+    """
     from zigwheel.cache import cache_root  # noqa: PLC0415
     from zigwheel.toolchain.rewrite import rules_for  # noqa: PLC0415
     from zigwheel.toolchain.shims import install_shims  # noqa: PLC0415
     from zigwheel.toolchain.targets import resolve_target  # noqa: PLC0415
     from zigwheel.toolchain.zig import locate_zig  # noqa: PLC0415
 
-    resolved = resolve_target(target, _policy_text(manylinux, musllinux, target))
+    names = split_list(target)
+    if not names:
+        msg = "no architecture given"
+        raise ConfigError(msg, hint="name one or more: zigwheel shims -t x86_64,aarch64")
+    resolved = [resolve_target(name, _policy_text(manylinux, musllinux, name)) for name in names]
     zig = locate_zig(os.environ)
-    shim_set = install_shims(resolved, zig, cache_root(os.environ))
+    shim_sets = [install_shims(one, zig, cache_root(os.environ)) for one in resolved]
     if json_output:
-        document = shim_set.to_json()
-        document["rules"] = [rule.to_json() for rule in rules_for(resolved)]
-        print_json(document)
+        documents = []
+        for one, shim_set in zip(resolved, shim_sets):
+            document = shim_set.to_json()
+            document["rules"] = [rule.to_json() for rule in rules_for(one)]
+            documents.append(document)
+        print_json(documents[0] if len(documents) == 1 else {"targets": documents})
     elif env:
-        for name, value in shim_set.env().items():
-            typer.echo(f"export {name}={shlex.quote(value)}")
+        for shim_set in shim_sets:
+            for name, value in shim_set.env().items():
+                typer.echo(f"export {name}={shlex.quote(value)}")
     else:
-        for role, path in shim_set.paths().items():
-            out_console().print(f"{role:16} {path}", highlight=False)
+        for one, shim_set in zip(resolved, shim_sets):
+            if len(shim_sets) > 1:
+                out_console().print(f"{one.platform_tag}:", markup=False)
+            for role, path in shim_set.paths().items():
+                out_console().print(f"{role:16} {path}", highlight=False, markup=False)
 
 
 def doctor(
@@ -167,7 +182,9 @@ def cache_clean(json_output: bool = JSON_OPTION) -> None:
     if json_output:
         print_json({"cache_dir": str(root), "removed": [str(p) for p in removed], "bytes": size})
     else:
-        err_console().print(f"removed {len(removed)} entries ({size / 1e6:.1f} MB) from {root}")
+        err_console().print(
+            f"removed {len(removed)} entries ({size / 1e6:.1f} MB) from {root}", markup=False
+        )
 
 
 def register(app: typer.Typer) -> None:

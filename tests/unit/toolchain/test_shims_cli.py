@@ -117,3 +117,16 @@ def test_doctor_json(tmp_path: Path) -> None:
     statuses = {check["name"]: check["status"] for check in document["checks"]}
     assert statuses["zig"] == "ok"
     assert result.returncode == (0 if document["ok"] else 1)
+
+
+def test_shims_take_a_target_list_like_build(tmp_path: Path) -> None:
+    both = zigwheel("shims", "-t", "x86_64,arm64", "--json", cache=tmp_path)
+    assert both.returncode == 0, both.stderr
+    document = json.loads(both.stdout)
+    assert document["version"] == 1
+    triples = [target["zig_triple"] for target in document["targets"]]
+    assert triples == ["x86_64-linux-gnu.2.17", "aarch64-linux-gnu.2.17"]
+    assert all(Path(target["paths"]["cc"]).is_file() for target in document["targets"])
+    env = zigwheel("shims", "-t", "x86_64", "-t", "aarch64", "--env", cache=tmp_path).stdout
+    assert "export CC_x86_64_unknown_linux_gnu=" in env
+    assert "export CC_aarch64_unknown_linux_gnu=" in env
