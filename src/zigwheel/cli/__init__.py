@@ -25,6 +25,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=False,
+    # Help is plain text: rich markup would eat "[default: 2_17]" and any bracket in a help line.
+    rich_markup_mode=None,
 )
 
 
@@ -52,6 +54,10 @@ def _root(
 
 for _module in (toolchain_cmd, check_cmd, build_cmd, test_cmd, ci_cmd):
     _module.register(app)
+# Each sub-app (cache, root, ci) renders its own help: plain too.
+for _group in app.registered_groups:
+    if _group.typer_instance is not None:
+        _group.typer_instance.rich_markup_mode = None
 
 
 class _Stopped(SystemExit):

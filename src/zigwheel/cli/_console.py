@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import typer
@@ -62,6 +62,35 @@ def print_json(document: Mapping[str, Any]) -> None:
     """Print one JSON document to stdout, ``version`` first, plain (no colour, no wrapping)."""
     print(json.dumps(json_document(document), indent=2, sort_keys=False))
     _JsonRequest.printed = True
+
+
+def print_table(
+    console: Console, headers: Sequence[str], rows: Sequence[Sequence[str]], **options: Any
+) -> None:
+    """A table: drawn with rich on a terminal, plain aligned columns anywhere else.
+
+    In a CI log or a file a folded cell splits a wheel name or an ELF path over lines that can
+    no longer be copied or grepped; there each row is one line, however long. Cells are the
+    user's text (file names, paths) and are never read as markup.
+    """
+    if not console.is_terminal:
+        widths = [
+            max([len(headers[index]), *(len(row[index].split("\n")[0]) for row in rows)])
+            for index in range(len(headers))
+        ]
+        for row in [list(headers), *rows]:
+            cells = [" ".join(cell.split("\n")) for cell in row]
+            line = "  ".join(cell.ljust(width) for cell, width in zip(cells, widths))
+            console.print(Text(line.rstrip()), soft_wrap=True, crop=False)
+        return
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table(*headers, **options)
+    for column in table.columns:
+        column.overflow = "fold"  # a path or hash cut short at the terminal's width is useless
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    console.print(table)
 
 
 def on_github_actions(env: Mapping[str, str] | None = None) -> bool:

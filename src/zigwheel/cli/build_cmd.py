@@ -16,6 +16,7 @@ from zigwheel.cli._console import (
     on_github_actions,
     out_console,
     print_json,
+    print_table,
 )
 from zigwheel.cli._options import split_list, target_option
 from zigwheel.output import error_document
@@ -34,8 +35,6 @@ def _setting_text(plan: BuildPlan, setting: Setting) -> str:
 
 
 def _print_plan(plan: BuildPlan) -> None:
-    from rich.table import Table  # noqa: PLC0415
-
     from zigwheel.builder.settings import BUILD_SETTINGS  # noqa: PLC0415
 
     console = out_console()
@@ -48,31 +47,28 @@ def _print_plan(plan: BuildPlan) -> None:
     for name, value in plan.settings.environment.items():
         source = plan.settings.environment_sources.get(name, "?")
         console.print(f"    {name}={value} (from {source})", markup=False)
-    table = Table("target", "policy", "rust triple", "zig triple", "interpreters", "rustc")
-    for column in table.columns:
-        column.overflow = "fold"  # a path or triple cut short at 80 columns is useless
-    for job in plan.jobs:
-        table.add_row(
+    rows = [
+        [
             job.target.arch.value,
             job.target.policy,
             job.target.rust_triple,
             job.target.zig_triple,
             " ".join(job.interpreters) or ("abi3" if plan.project.abi3 else "maturin's choice"),
             job.rustc or "default",
-        )
-    console.print(table)
+        ]
+        for job in plan.jobs
+    ]
+    headers = ("target", "policy", "rust triple", "zig triple", "interpreters", "rustc")
+    print_table(console, headers, rows)
     console.print(f"output folder: {plan.settings.out_dir}", markup=False)
 
 
 def _summary(wheels: list[BuiltWheel]) -> None:
-    from rich.table import Table  # noqa: PLC0415
-
-    table = Table("wheel", "tag", "size", "sha256")
-    for column in table.columns:
-        column.overflow = "fold"  # a hash or file name cut short is useless
-    for wheel in wheels:
-        table.add_row(wheel.path.name, wheel.policy, f"{wheel.size / 1024:.0f} KiB", wheel.sha256)
-    out_console().print(table)
+    rows = [
+        [wheel.path.name, wheel.policy, f"{wheel.size / 1024:.0f} KiB", wheel.sha256]
+        for wheel in wheels
+    ]
+    print_table(out_console(), ("wheel", "tag", "size", "sha256"), rows)
 
 
 def _show_failure(err: BuildFailure, *, verbose: bool, json_output: bool) -> None:

@@ -15,6 +15,7 @@ from zigwheel.cli._console import (
     on_github_actions,
     out_console,
     print_json,
+    print_table,
 )
 from zigwheel.errors import EXIT_FAILED_CHECK, EXIT_OK, EXIT_UNREADABLE
 from zigwheel.output import github_annotation
@@ -70,6 +71,23 @@ def _render_elf_row(elf: ElfReport) -> tuple[str, str, str, str]:
     return path, elf.arch or "?", needs or "[dim]-[/]", "\n".join(lines)
 
 
+def _plain_elf_row(elf: ElfReport) -> list[str]:
+    from zigwheel.compliance.policy import newest_versions  # noqa: PLC0415
+
+    needs = "; ".join(
+        lib + (f" {', '.join(newest_versions(elf.versions[lib]))}" if elf.versions.get(lib) else "")
+        for lib in dict.fromkeys([*elf.needed, *elf.versions])
+    )
+    offending = [
+        f"{o.symbol}{f'@{o.version}' if o.version else ' (blacklisted)'} {o.library}"
+        for o in elf.offending[:_OFFENDING_SHOWN]
+    ]
+    if len(elf.offending) > _OFFENDING_SHOWN:
+        offending.append(f"... and {len(elf.offending) - _OFFENDING_SHOWN} more")
+    path = elf.path + (f" ({elf.note})" if elf.note else "")
+    return [path, elf.arch or "?", needs or "-", ", ".join(offending) or "-"]
+
+
 def render(report: WheelReport, console: Console | None = None) -> None:
     """Print one wheel's verdict, its ELF table and its problems."""
     from rich.markup import escape  # noqa: PLC0415
@@ -82,7 +100,11 @@ def render(report: WheelReport, console: Console | None = None) -> None:
     console.print(f"[bold]{escape(report.wheel)}[/]: {mark}")
     console.print(f"  claims:    {escape(', '.join(report.claimed) or '-')}")
     console.print(f"  satisfies: [bold]{escape(report.policy)}[/]")
-    if report.elves:
+    if report.elves and not console.is_terminal:
+        # A log or a file: one line per ELF file, so no path is split (see print_table).
+        rows = [_plain_elf_row(elf) for elf in report.elves]
+        print_table(console, ("ELF", "arch", "needs (newest versions)", "offending symbols"), rows)
+    elif report.elves:
         # A blank line between ELF files: their cells span several lines.
         table = Table(leading=1, pad_edge=False, box=None, header_style="bold")
         # Long names fold onto more lines instead of being cut at the terminal's width.

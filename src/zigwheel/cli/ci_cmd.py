@@ -252,7 +252,9 @@ def publish_command(
     """
     target = choose_repository(repository, repository_url)
     if not as_json:
-        err_console().print(f"checking {len(dists)} path(s) before uploading to {target.label}")
+        err_console().print(
+            f"checking {len(dists)} path(s) before uploading to {target.label}", markup=False
+        )
     try:
         result = publish(
             dists,
@@ -301,7 +303,9 @@ def _print_publish(result: PublishResult) -> None:
         label = result.repository.label
         err_console().print(f"dry run: the files may be uploaded to {label}", markup=False)
     else:
-        err_console().print(f"uploaded {len(result.verdicts)} file(s) to {result.repository.label}")
+        err_console().print(
+            f"uploaded {len(result.verdicts)} file(s) to {result.repository.label}", markup=False
+        )
 
 
 def register(app: typer.Typer) -> None:

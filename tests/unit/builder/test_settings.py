@@ -152,9 +152,15 @@ def test_print_plan_shows_values_sources_and_environment(tmp_path: Path) -> None
     assert "policy: manylinux_2_28 (from flag)" in text
     assert "FROM_TABLE=1 (from pyproject)" in text
     assert "FROM_SHELL=2 (from env)" in text
-    # The table is wider than 80 columns: its cells fold onto more lines instead of ending in "…".
-    assert "┃" in text
+    # stdout is not a terminal: the table is plain, one line per job however wide (issue 17),
+    # never cut short with "…" nor folded.
+    assert "┃" not in text
     assert "…" not in text
+    (row,) = [line for line in text.splitlines() if line.startswith("x86_64 ")]
+    assert row.split() == [
+        "x86_64", "manylinux_2_28", "x86_64-unknown-linux-gnu", "x86_64-linux-gnu.2.28", "abi3",
+        "default",
+    ]  # fmt: skip
     document = json.loads(
         subprocess.run(
             [*command, "--json"], capture_output=True, text=True, env=env, check=True

@@ -151,7 +151,9 @@ def test_readable_report_groups_needs_by_library_and_folds_long_cells() -> None:
     report = WheelReport(
         "w.whl", "w.whl", ["manylinux_2_17_x86_64"], "linux_x86_64", False, [], [elf]
     )
-    narrow = Console(width=80, file=io.StringIO(), record=True, color_system=None)
+    narrow = Console(  # a terminal: a file or a log gets plain rows (issue 17)
+        width=80, file=io.StringIO(), record=True, color_system=None, force_terminal=True
+    )
     render(report, narrow)
     lines = narrow.export_text().splitlines()
     assert max(len(line) for line in lines) <= 80
@@ -159,7 +161,9 @@ def test_readable_report_groups_needs_by_library_and_folds_long_cells() -> None:
     width = lines[header].index("arch")
     column = "".join(line[:width].strip() for line in lines[header + 1 :])
     assert column == long_path  # folded over lines, not cut
-    wide = Console(width=200, file=io.StringIO(), record=True, color_system=None)
+    wide = Console(
+        width=200, file=io.StringIO(), record=True, color_system=None, force_terminal=True
+    )
     render(report, wide)
     rows = [" ".join(line.split()) for line in wide.export_text().splitlines()]
     assert any("libc.so.6 GLIBC_2.34" in row for row in rows)
