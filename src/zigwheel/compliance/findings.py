@@ -130,6 +130,9 @@ class ClaimDetail:
     flag: str  # the `zigwheel build` option that targets it, e.g. "--manylinux 2_17"
     better: str | None  # a tag the content does satisfy, if any
     bundle: bool  # the content needs libraries from the host
+    # Rebuilding for the policy can help (too-new symbol versions, ISA level); False when only
+    # libraries or symbols stand in the way, which a rebuild with the same flag never changes.
+    rebuild: bool = True
 
 
 Detail = Union[

@@ -18,6 +18,12 @@ from zigwheel.compliance.policy import GLIBC, MUSL, PlatformTag, Policy, PolicyL
 from zigwheel.compliance.read import Elf
 from zigwheel.compliance.report import OffendingSymbol
 
+# What building again for the claimed policy changes: the libc versions the link asks for and
+# the instruction set it is compiled for (not the libraries it needs).
+_REBUILD_FIXES = frozenset(
+    {FindingKind.TOO_NEW_SYMBOL_VERSION, FindingKind.ISA_EXTENSION, FindingKind.ISA_UNREADABLE}
+)
+
 
 @dataclass(frozen=True)
 class Judgement:
@@ -54,6 +60,7 @@ def _broken(tag: PlatformTag, rules: Policy, found: Evaluation) -> Finding:
         flag=build_flag(rules),
         better=better.tag if better is not None else None,
         bundle=bool(found.external.get(rules.name)),
+        rebuild=any(reason.kind in _REBUILD_FIXES for reason in found.reasons[rules.name]),
     )
     return Finding(FindingKind.CLAIM_BROKEN, tag=tag.tag, detail=detail)
 

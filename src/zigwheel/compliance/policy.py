@@ -254,10 +254,12 @@ def ladder(libc: str, arch: str) -> PolicyLadder:
         if not is_linux and arch not in entry["symbol_versions"]:
             continue
         spaces = {} if is_linux else entry["symbol_versions"][arch]
-        whitelist = [
-            sonames.get(arch, lib) if libc == MUSL and lib == "libc.so" else lib
-            for lib in entry["lib_whitelist"]
-        ]
+        whitelist = list(entry["lib_whitelist"])
+        if libc == MUSL and "libc.so" in whitelist and arch in sonames:
+            # auditwheel renames musl's "libc.so" to the musl loader's name on its musl host;
+            # both are musl itself: upstream musl (and zig) link DT_NEEDED "libc.so", Alpine's
+            # toolchain "libc.musl-<arch>.so.1".
+            whitelist.append(sonames[arch])
         built.append(
             Policy(
                 name=entry["name"],

@@ -60,7 +60,8 @@ def elf_libc(elf: Elf) -> tuple[str | None, Finding | None]:
         libc = MUSL if posixpath.basename(info.interpreter).startswith("ld-musl-") else GLIBC
     for soname in info.needed:
         found = None
-        if soname.startswith(("libc.musl-", "ld-musl-")):
+        # "libc.so" is upstream musl's soname; glibc's libc.so is a linker script, never needed
+        if soname == "libc.so" or soname.startswith(("libc.musl-", "ld-musl-")):
             found = MUSL
         elif soname == "libc.so.6" or soname.startswith(("ld-linux-", "ld64.so.")):
             found = GLIBC

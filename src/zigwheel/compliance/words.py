@@ -170,12 +170,14 @@ def _claim_body(finding: Finding) -> str:
         )
     if kind is FindingKind.CLAIM_BROKEN:
         claim = _detail(finding, ClaimDetail)
-        advice = f"rebuild with `zigwheel build {claim.flag}`"
+        ways = [f"rebuild with `zigwheel build {claim.flag}`"] if claim.rebuild else []
         if claim.better is not None:
-            advice += f", or claim {claim.better} instead"
+            ways.append(f"claim {claim.better} instead")
+        advice = ", or ".join(ways)
         if claim.bundle:
-            advice += "; bundle the libraries it lacks into the wheel (`auditwheel repair`)"
-        return f"{tag} does not hold: {advice}"
+            bundle = "bundle the libraries it lacks into the wheel (`auditwheel repair`)"
+            advice = f"{advice}; {bundle}" if advice else bundle
+        return f"{tag} does not hold: {advice}" if advice else f"{tag} does not hold"
     msg = f"no words for the finding kind {kind.value}"
     raise ValueError(msg)
 
