@@ -165,21 +165,43 @@ Progress = Callable[[str, BuildJob, str], None]
 # -- reading the project -------------------------------------------------------------------
 
 
-def _abi3(cargo: Mapping[str, Any], maturin: Mapping[str, Any]) -> bool:
+def _table(value: object) -> Mapping[str, Any]:
+    """``value`` when it is a TOML table, else an empty one (a wrong type is reported elsewhere)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _strings(value: object, where: str, source: Path, example: str) -> list[str]:
+    """A TOML list of strings; a ConfigError naming the file and the key for anything else."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        msg = f"{source}: {where} must be a list of strings, not {value!r}"
+        raise ConfigError(msg, hint=f"write e.g. features = {example}")
+    return value
+
+
+def _abi3(
+    cargo: Mapping[str, Any], maturin: Mapping[str, Any], *, manifest: Path, pyproject: Path
+) -> bool:
     """Whether pyo3's abi3 feature is on: in a pyo3 dependency's features, in the crate's
     default features (``"pyo3/abi3-py39"``), or in ``[tool.maturin] features``."""
-    features: list[object] = []
+    features: list[str] = []
     for section in ("dependencies", "target"):
-        table = cargo.get(section, {})
+        table = _table(cargo.get(section))
         deps = [table] if section == "dependencies" else [
-            value.get("dependencies", {}) for value in table.values() if isinstance(value, dict)
+            _table(_table(value).get("dependencies")) for value in table.values()
         ]
         for dep_table in deps:
             pyo3 = dep_table.get("pyo3")
             if isinstance(pyo3, dict):
-                features.extend(pyo3.get("features", []))
-    crate_features = cargo.get("features", {})
-    enabled = ["default", *(maturin.get("features", []) or [])]
+                features.extend(_strings(
+                    pyo3.get("features"), "pyo3's features", manifest, '["abi3-py39"]'
+                ))
+    crate_features = _table(cargo.get("features"))
+    given = _strings(
+        maturin.get("features"), "[tool.maturin] features", pyproject, '["pyo3/abi3-py39"]'
+    )
+    enabled = ["default", *given]
     seen: set[str] = set()
     while enabled:  # follow feature names to what they enable, e.g. default -> abi3 -> pyo3/abi3
         name = str(enabled.pop())
@@ -188,38 +210,101 @@ def _abi3(cargo: Mapping[str, Any], maturin: Mapping[str, Any]) -> bool:
         seen.add(name)
         if name.startswith(("pyo3/", "pyo3?/")):
             features.append(name.split("/", 1)[1])
-        elif isinstance(crate_features, dict) and isinstance(crate_features.get(name), list):
+        elif isinstance(crate_features.get(name), list):
             enabled.extend(str(item) for item in crate_features[name])
-    return any(str(feature).startswith("abi3") for feature in features)
+    return any(feature.startswith("abi3") for feature in features)
+
+
+def read_user_toml(path: Path) -> dict[str, Any]:
+    """A project's TOML file; unreadable or not UTF-8 is a ConfigError naming the file."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        msg = f"cannot read {path}: {err.strerror}"
+        raise ConfigError(msg, hint="check the file's permissions") from err
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        msg = f"{path} is not UTF-8 text (line {line}: byte {data[err.start]:#04x})"
+        raise ConfigError(msg, hint=f"save {path.name} as UTF-8, as TOML requires") from err
+    return parse_toml_text(text, source=str(path))
+
+
+SUPPORTED_PROJECTS = (
+    "zigwheel builds maturin projects: a pyproject.toml with build-backend = \"maturin\" and a "
+    "Cargo.toml beside it, in rust/, or at [tool.maturin] manifest-path"
+)
+
+
+def _manifest(directory: Path, pyproject_path: Path, maturin: Mapping[str, Any]) -> Path:
+    """The crate maturin builds: [tool.maturin] manifest-path, else Cargo.toml, else rust/."""
+    given = maturin.get("manifest-path")
+    if given is not None:
+        if not isinstance(given, str) or not given:
+            msg = f"{pyproject_path}: [tool.maturin] manifest-path must be a path, not {given!r}"
+            raise ConfigError(msg, hint='write e.g. manifest-path = "rust/Cargo.toml"')
+        manifest = directory / given
+        if not manifest.is_file():
+            msg = f"{pyproject_path}: [tool.maturin] manifest-path names {manifest}: no such file"
+            raise ConfigError(msg, hint="fix manifest-path, relative to the pyproject.toml")
+        return manifest
+    for manifest in (directory / "Cargo.toml", directory / "rust" / "Cargo.toml"):
+        if manifest.is_file():
+            return manifest
+    msg = f"{directory} has no Cargo.toml (nor rust/Cargo.toml, nor a [tool.maturin] manifest-path)"
+    raise ConfigError(msg, hint=SUPPORTED_PROJECTS)
 
 
 def read_project(directory: Path) -> Project:
-    """Read pyproject.toml, Cargo.toml and Cargo.lock of a maturin project."""
+    """Read pyproject.toml, Cargo.toml and Cargo.lock of a maturin project.
+
+    The crate is found as maturin finds it; a folder that maturin would not build (another build
+    backend, a virtual workspace manifest) is refused here, before anything is downloaded.
+    """
     directory = directory.resolve()
+    if not directory.is_dir():
+        msg = f"{directory} is {'not a folder' if directory.exists() else 'missing'}"
+        raise ConfigError(msg, hint="pass the folder of a maturin/PyO3 project")
     pyproject_path = directory / "pyproject.toml"
     pyproject: dict[str, Any] = {}
     if pyproject_path.is_file():
-        pyproject = parse_toml_text(pyproject_path.read_text(), source=str(pyproject_path))
-    manifest_rel = pyproject.get("tool", {}).get("maturin", {}).get("manifest-path", "Cargo.toml")
-    manifest = directory / str(manifest_rel)
-    if not manifest.is_file():
-        msg = f"{directory} has no Cargo.toml"
-        raise ConfigError(msg, hint="run zigwheel build in a maturin/PyO3 project folder")
-    cargo = parse_toml_text(manifest.read_text(), source=str(manifest))
+        pyproject = read_user_toml(pyproject_path)
+    backend = _table(pyproject.get("build-system")).get("build-backend")
+    if backend is not None and backend != "maturin":
+        msg = f"{pyproject_path} builds with {backend!r}, not maturin"
+        raise ConfigError(msg, hint=SUPPORTED_PROJECTS)
+    maturin = _table(_table(pyproject.get("tool")).get("maturin"))
+    manifest = _manifest(directory, pyproject_path, maturin)
+    cargo = read_user_toml(manifest)
+    if "package" not in cargo:
+        msg = f"{manifest} is a workspace manifest without a [package]: maturin cannot build it"
+        raise ConfigError(
+            msg, hint="pass the folder of the member crate that holds the Python extension"
+        )
     lock_packages: set[str] = set()
-    for lock in (manifest.parent / "Cargo.lock", directory / "Cargo.lock"):
+    for lock in dict.fromkeys((manifest.parent / "Cargo.lock", directory / "Cargo.lock")):
         if lock.is_file():
-            parsed = parse_toml_text(lock.read_text(), source=str(lock))
-            lock_packages |= {str(pkg.get("name")) for pkg in parsed.get("package", [])}
+            packages = read_user_toml(lock).get("package", [])
+            if not isinstance(packages, list):
+                msg = f"{lock}: package must be an array of tables, not {packages!r}"
+                raise ConfigError(msg, hint="let cargo rewrite it: cargo generate-lockfile")
+            lock_packages |= {str(pkg.get("name")) for pkg in packages if isinstance(pkg, dict)}
             break
-    project_table = pyproject.get("project", {})
-    name = str(project_table.get("name") or cargo.get("package", {}).get("name") or directory.name)
+    project_table = _table(pyproject.get("project"))
+    package = _table(cargo.get("package"))
+    name = str(project_table.get("name") or package.get("name") or directory.name)
+    requires_python = project_table.get("requires-python")
+    if requires_python is not None and not isinstance(requires_python, str):
+        msg = f"{pyproject_path}: [project] requires-python must be a string"
+        msg += f", not {requires_python!r}"
+        raise ConfigError(msg, hint='write e.g. requires-python = ">=3.9"')
     return Project(
         directory=directory,
         manifest=manifest,
         name=name,
-        abi3=_abi3(cargo, pyproject.get("tool", {}).get("maturin", {})),
-        requires_python=project_table.get("requires-python"),
+        abi3=_abi3(cargo, maturin, manifest=manifest, pyproject=pyproject_path),
+        requires_python=requires_python,
         pyproject=pyproject,
         lock_packages=frozenset(lock_packages),
     )

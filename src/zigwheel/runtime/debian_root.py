@@ -69,6 +69,37 @@ def _from_marker(path: Path, marker: Mapping[str, Any]) -> BuiltRoot:
     )
 
 
+def check_destination(dest: Path) -> None:
+    """Refuse a root destination that cannot become a new folder (a ConfigError, exit 2).
+
+    A file, a path through a file, an unwritable parent or a folder with other content.
+    """
+    if dest.exists() and not dest.is_dir():
+        msg = f"{dest} exists and is not a folder"
+        raise ConfigError(msg, hint="choose an empty or new folder for the root")
+    if dest.is_dir():
+        try:
+            if any(dest.iterdir()):
+                msg = f"{dest} exists and is not a root built by zigwheel"
+                raise ConfigError(msg, hint="choose an empty or new folder")
+        except PermissionError as err:
+            msg = f"{dest} cannot be read: {err.strerror}"
+            raise ConfigError(msg, hint="choose a folder you may write to") from err
+    parent = dest.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        msg = f"{dest} cannot be created: {parent} is a file, not a folder"
+        raise ConfigError(msg, hint="choose another destination")
+    import tempfile  # noqa: PLC0415
+
+    try:  # the real test: permissions, a read-only mount, a file system like /proc
+        shutil.rmtree(tempfile.mkdtemp(prefix=".zigwheel-probe-", dir=parent))
+    except OSError as err:
+        msg = f"{dest} cannot be created: {parent} is not writable ({err.strerror})"
+        raise ConfigError(msg, hint="choose a folder you may write to") from err
+
+
 def build_debian_root(
     *,
     release: str,
@@ -99,9 +130,7 @@ def build_debian_root(
     marker = read_marker(dest)
     if marker is not None:
         return _from_marker(dest, marker)
-    if dest.exists() and any(dest.iterdir()):
-        msg = f"{dest} exists and is not a root built by zigwheel"
-        raise ConfigError(msg, hint="choose an empty or new folder")
+    check_destination(dest)  # before tens of MB are downloaded for a root that cannot be kept
     recipe = debian.load_recipe()
     if debian_arch not in recipe.arches:
         msg = f"unknown Debian architecture {debian_arch!r}"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples"
@@ -18,7 +21,7 @@ def zigwheel(*args: str, cwd: Path | None = None, env: dict[str, str] | None = N
     return subprocess.run(
         [sys.executable, "-m", "zigwheel", *args],
         capture_output=True, text=True, check=False, cwd=cwd,
-        env={**os.environ, "COLUMNS": "80", **(env or {})}, timeout=120,
+        env={**os.environ, "COLUMNS": "80", **(env or {})}, timeout=900,
     )  # fmt: skip
 
 
@@ -62,3 +65,129 @@ def test_check_table_is_one_line_per_elf_in_a_log() -> None:
     (row,) = [line for line in log.getvalue().splitlines() if line.startswith("pkg/")]
     assert row.split()[:2] == [long_path, "x86_64"]
     assert "pthread_create@GLIBC_2.34 libc.so.6" in row
+
+
+def _project(tmp_path: Path, name: str = "demo") -> Path:
+    """A copy of examples/hello-abi3 to spoil."""
+    import shutil  # noqa: PLC0415
+
+    project = tmp_path / name
+    shutil.copytree(
+        EXAMPLES / "hello-abi3", project, ignore=shutil.ignore_patterns("target", "dist")
+    )
+    return project
+
+
+def _spoil(project: Path, case: str) -> str:
+    """Spoil one file of ``project`` as ``case`` says; return what the error must name."""
+    pyproject = project / "pyproject.toml"
+    cargo = project / "Cargo.toml"
+    if case == "maturin features":
+        text = pyproject.read_text().replace("[tool.maturin]\n", "[tool.maturin]\nfeatures = 5\n")
+        pyproject.write_text(text)
+        return f"{pyproject}: [tool.maturin] features must be a list of strings, not 5"
+    if case == "pyo3 features":
+        text = cargo.read_text()
+        start = text.index("features = [", text.index("pyo3"))
+        cargo.write_text(text[:start] + "features = 5" + text[text.index("]", start) + 1 :])
+        return f"{cargo}: pyo3's features must be a list of strings, not 5"
+    if case == "lock package":
+        (project / "Cargo.lock").write_text("version = 3\npackage = 5\n")
+        return f"{project / 'Cargo.lock'}: package must be an array of tables, not 5"
+    if case == "not utf-8":
+        pyproject.write_bytes(pyproject.read_bytes() + b"\n# caf\xe9\n")
+        return f"{pyproject} is not UTF-8 text"
+    if case == "other backend":
+        text = pyproject.read_text().replace('"maturin"', '"setuptools.build_meta"', 1)
+        pyproject.write_text(text)
+        return f"{pyproject} builds with 'setuptools.build_meta', not maturin"
+    assert case == "virtual workspace"
+    cargo.write_text('[workspace]\nmembers = ["member"]\n')
+    return f"{cargo} is a workspace manifest without a [package]"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "maturin features",
+        "pyo3 features",
+        "lock package",
+        "not utf-8",
+        "other backend",
+        "virtual workspace",
+    ],
+)
+def test_a_spoilt_project_is_a_config_error_naming_file_and_key(tmp_path: Path, case: str) -> None:
+    project = _project(tmp_path)
+    expected = _spoil(project, case)
+    result = zigwheel("build", str(project), "-t", "x86_64", "--print-plan")
+    assert_no_traceback(result)
+    assert result.returncode == 2, result.stderr
+    assert expected in " ".join(result.stderr.split()), result.stderr
+
+
+@pytest.mark.parametrize("layout", ["rust", "manifest-path"])
+def test_the_crate_is_found_as_maturin_finds_it(tmp_path: Path, layout: str) -> None:
+    project = _project(tmp_path)
+    folder = project / ("rust" if layout == "rust" else "crates" / Path("py"))
+    folder.mkdir(parents=True)
+    for name in ("Cargo.toml", "Cargo.lock", "src"):
+        if (project / name).exists():
+            (project / name).rename(folder / name)
+    if layout == "manifest-path":
+        pyproject = project / "pyproject.toml"
+        text = pyproject.read_text().replace(
+            "[tool.maturin]\n", '[tool.maturin]\nmanifest-path = "crates/py/Cargo.toml"\n'
+        )
+        pyproject.write_text(text)
+    result = zigwheel("build", str(project), "-t", "x86_64", "--print-plan", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["plan"]["project"] == str(project)
+
+
+def test_a_folder_without_a_crate_says_what_is_supported(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    result = zigwheel("build", str(tmp_path), "--print-plan")
+    assert_no_traceback(result)
+    assert result.returncode == 2
+    assert "build-backend" in result.stderr
+    assert "rust/" in result.stderr
+
+
+@pytest.mark.parametrize("case", ["a file", "under a file", "unwritable", "not a file system"])
+def test_root_debian_refuses_a_destination_before_any_download(tmp_path: Path, case: str) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    if case == "unwritable":
+        if os.geteuid() == 0:
+            pytest.skip("root may write to any folder")
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+    dest = {
+        "a file": afile,
+        "under a file": afile / "root",
+        "unwritable": tmp_path / "locked" / "root",
+        "not a file system": Path("/proc/no-such-process/root"),
+    }[case]
+    # A mirror on a closed port: had zigwheel tried a download, the error would name it.
+    result = zigwheel(
+        "root", "debian", str(dest), "--release", "bookworm", "--mirror", "http://127.0.0.1:9/"
+    )
+    assert_no_traceback(result)
+    assert result.returncode == 2, result.stderr
+    assert f"error: {dest} " in result.stderr
+    assert "127.0.0.1" not in result.stderr
+
+
+@pytest.mark.slow
+def test_a_crate_in_rust_folder_builds(tmp_path: Path) -> None:
+    """pendulum's layout: pyproject.toml at the root, the crate in rust/; maturin builds it."""
+    project = _project(tmp_path)
+    (project / "rust").mkdir()
+    for name in ("Cargo.toml", "Cargo.lock", "src"):
+        if (project / name).exists():
+            (project / name).rename(project / "rust" / name)
+    result = zigwheel("build", str(project), "-t", "x86_64", "--json", "-o", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    (wheel,) = json.loads(result.stdout)["wheels"]
+    assert (tmp_path / "out" / wheel["wheel"]).is_file()
