@@ -186,3 +186,10 @@ def test_placeholder_must_be_captured_by_every_pattern_or_defaulted() -> None:
     (rule,) = parse_rules(document, source="s")
     assert [item.fix for item in explain("b\n", [rule])] == ["f something"]
     assert [item.fix for item in explain("a thing\n", [rule])] == ["f thing"]
+
+
+def test_a_refused_connection_is_not_explained_as_rejected_credentials() -> None:
+    # twine --verbose prints "username: __token__" on every upload; that line says nothing wrong.
+    ids = _ids((LOGS / "upload-connection-failed.log").read_text())
+    assert ids == ["upload-connection-failed"]
+    assert "username: __token__" in (LOGS / "upload-connection-failed.log").read_text()

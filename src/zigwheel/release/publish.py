@@ -6,13 +6,20 @@ import functools
 import importlib.util
 import logging
 import re
+import tarfile
 import unicodedata
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+)
 
 from zigwheel import _proc
 from zigwheel.compliance.archive import parse_wheel_name
@@ -165,6 +172,24 @@ def _judge_wheel(verdict: DistVerdict, rules: IndexRules, checker: WheelChecker)
             verdict.problems.append(f"zigwheel check: the content only satisfies {report.policy}")
 
 
+_PROJECT_NAME = re.compile(r"^(?:[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+
+
+def _sdist_content_problem(path: Path) -> str | None:
+    """Why ``path`` is not a gzip-compressed tar archive (what an index unpacks); None if it is."""
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(2)
+        if magic != b"\x1f\x8b":
+            return "not a gzip file: an sdist must be a .tar.gz archive (python -m build --sdist)"
+        with tarfile.open(path, mode="r:gz") as archive:
+            if archive.next() is None:
+                return "an empty tar archive: an sdist holds the project's source"
+    except (OSError, tarfile.TarError, EOFError) as err:
+        return f"not a readable .tar.gz archive: {err}"
+    return None
+
+
 def _judge_sdist(verdict: DistVerdict) -> None:
     try:
         project, version = parse_sdist_filename(verdict.path.name)
@@ -172,9 +197,19 @@ def _judge_sdist(verdict: DistVerdict) -> None:
         verdict.problems.append(f"not a valid sdist file name: {err}")
         return
     verdict.project, verdict.version = str(project), str(version)
-    normalized = f"{str(project).replace('-', '_')}-{version}.tar.gz"
-    if verdict.path.name != normalized:
-        verdict.notes.append(f"PEP 625 spells this sdist {normalized}")
+    given = verdict.path.name[: -len(".tar.gz")].rpartition("-")[0]
+    if not _PROJECT_NAME.match(given):
+        verdict.problems.append(
+            f"{given!r} is not a valid project name: letters, digits, '.', '-' and '_', "
+            "starting and ending with a letter or digit"
+        )
+    else:
+        normalized = f"{canonicalize_name(given).replace('-', '_')}-{version}.tar.gz"
+        if verdict.path.name != normalized:
+            verdict.notes.append(f"PEP 625 spells this sdist {normalized}")
+    problem = _sdist_content_problem(verdict.path)
+    if problem:
+        verdict.problems.append(problem)
 
 
 def gate(
@@ -307,6 +342,16 @@ def redact(text: str, secret: str | None) -> str:
     return text
 
 
+def redact_url(url: str) -> str:
+    """``url`` with the password of its ``user:password@`` part masked."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:********@{host}"))
+
+
 # --- the upload ---------------------------------------------------------------------------------
 
 
@@ -319,8 +364,15 @@ class Repository:
 
     @property
     def label(self) -> str:
-        """How to show the repository."""
-        return self.url or self.name or "pypi"
+        """How to show the repository: a password inside the URL is masked."""
+        return redact_url(self.url) if self.url else self.name or "pypi"
+
+    @property
+    def url_secret(self) -> str | None:
+        """The password (a token) written inside the URL, which no output may show."""
+        if self.url is None:
+            return None
+        return urllib.parse.urlsplit(self.url).password or None
 
     @property
     def token_rules(self) -> bool:
@@ -447,7 +499,7 @@ def publish(
     command = twine_command(python, repository, [v.path for v in verdicts])
     child_env = twine_env(env, credentials, anonymous=not repository.token_rules)
     completed = _proc.run(command, env=child_env, check=False, timeout=UPLOAD_TIMEOUT)
-    output = redact(completed.stdout, credentials.password)
+    output = redact(redact(completed.stdout, credentials.password), repository.url_secret)
     if completed.returncode != 0:
         found = explain(output)
         hint = (

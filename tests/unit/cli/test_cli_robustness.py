@@ -191,3 +191,54 @@ def test_a_crate_in_rust_folder_builds(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     (wheel,) = json.loads(result.stdout)["wheels"]
     assert (tmp_path / "out" / wheel["wheel"]).is_file()
+
+
+def _sdist(folder: Path, name: str = "demo-1.0") -> Path:
+    """A real (tiny) sdist: a gzip-compressed tar holding PKG-INFO."""
+    import io  # noqa: PLC0415
+    import tarfile  # noqa: PLC0415
+
+    path = folder / f"{name}.tar.gz"
+    files = {
+        "PKG-INFO": b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+        "pyproject.toml": b'[project]\nname = "demo"\nversion = "1.0"\n',
+    }
+    with tarfile.open(path, "w:gz") as archive:
+        for member, body in files.items():
+            info = tarfile.TarInfo(f"{name}/{member}")
+            info.size = len(body)
+            archive.addfile(info, io.BytesIO(body))
+    return path
+
+
+def test_publish_to_a_closed_port_is_not_blamed_on_credentials(tmp_path: Path) -> None:
+    secret = "pypi-NotARealToken0123456789"
+    url = f"http://__token__:{secret}@127.0.0.1:9/legacy/"
+    env = {"TWINE_USERNAME": "__token__", "TWINE_PASSWORD": secret}
+    result = zigwheel("publish", str(_sdist(tmp_path)), "--repository-url", url, env=env)
+    # twine's own traceback is part of the uploader output shown; none is zigwheel's.
+    assert "zigwheel/" not in result.stderr
+    assert result.returncode == 5, result.stderr
+    assert "could not reach the package index" in result.stderr
+    assert "did not accept the credentials" not in result.stderr
+    assert secret not in result.stdout + result.stderr
+    assert "http://__token__:********@127.0.0.1:9/legacy/" in result.stderr
+
+
+def test_publish_dry_run_refuses_a_tar_gz_that_is_not_gzip(tmp_path: Path) -> None:
+    fake = tmp_path / "demo-1.0.tar.gz"
+    fake.write_text("not an archive")
+    good = _sdist(tmp_path, "good-1.0")
+    result = zigwheel("publish", "--dry-run", str(fake), str(good))
+    assert result.returncode == 1, result.stdout
+    assert "REFUSED demo-1.0.tar.gz" in result.stdout
+    assert "not a gzip file" in result.stdout
+    assert "ok      good-1.0.tar.gz" in result.stdout
+
+
+def test_publish_names_an_invalid_sdist_project_name(tmp_path: Path) -> None:
+    sdist = _sdist(tmp_path, "Bad Name-1.0")
+    result = zigwheel("publish", "--dry-run", str(sdist))
+    assert result.returncode == 1
+    assert "'Bad Name' is not a valid project name" in " ".join(result.stdout.split())
+    assert "spells this sdist" not in result.stdout

@@ -113,10 +113,20 @@ def test_index_rules_validation() -> None:
 # --- the gate over files ------------------------------------------------------------------------
 
 
+def _sdist(path: Path) -> Path:
+    """A gzip-compressed tar archive at ``path``: the gate refuses a .tar.gz that is not one."""
+    import io  # noqa: PLC0415
+    import tarfile  # noqa: PLC0415
+
+    with tarfile.open(path, "w:gz") as archive:
+        info = tarfile.TarInfo(f"{path.name.removesuffix('.tar.gz')}/PKG-INFO")
+        archive.addfile(info, io.BytesIO(b""))
+    return path
+
+
 def test_gate_accepts_pure_wheels_and_sdists(tmp_path: Path) -> None:
     wheel = _wheel(tmp_path, "pure-1.0-py3-none-any.whl")
-    sdist = tmp_path / "pure-1.0.tar.gz"
-    sdist.write_bytes(b"")
+    sdist = _sdist(tmp_path / "pure-1.0.tar.gz")
     verdicts = gate([wheel, sdist])
     assert [(v.kind, v.ok, v.project, v.version) for v in verdicts] == [
         ("wheel", True, "pure", "1.0"),
@@ -187,8 +197,7 @@ def test_gate_expands_folders(tmp_path: Path) -> None:
 
 
 def test_sdist_names_that_are_not_normalized_get_a_note(tmp_path: Path) -> None:
-    sdist = tmp_path / "My-Project-1.0.tar.gz"
-    sdist.write_bytes(b"")
+    sdist = _sdist(tmp_path / "My-Project-1.0.tar.gz")
     (verdict,) = gate([sdist])
     assert verdict.ok
     assert verdict.notes == ["PEP 625 spells this sdist my_project-1.0.tar.gz"]
