@@ -1,13 +1,15 @@
-"""Read a wheel without unpacking it: file-name tags, RECORD order, bounded in-memory members."""
+"""Read a wheel without unpacking it: file-name tags, RECORD rows, members streamed in budgets."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import posixpath
 import threading
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -21,28 +23,40 @@ _CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class Limits:
-    """Caps that keep a hostile wheel (zip bomb, absurd sizes) from costing unbounded resources.
+    """Absolute budgets that keep a hostile wheel (zip bomb, absurd sizes) from costing unbounded
+    memory and time, and never refuse a wheel that exists.
 
-    The absolute caps fit real wheels (CUDA libraries inflate to 2 GB). The ratio caps are what
-    stop a small wheel from inflating to gigabytes: real ELF files deflate 2-5x, zero-filled
-    small files far more, so a high ratio is allowed only for small members, and a member above
-    ``large_member_bytes`` may inflate at most ``large_ratio`` times (a 3 GB member needs a
-    150 MB compressed one). The whole wheel may inflate ``wheel_ratio`` times its file size
-    beyond ``wheel_floor``, which bounds the time a many-member bomb costs.
+    A ratio cap refuses real wheels (a small library of zero-filled tables inflates hundreds of
+    times), so the budgets count bytes: each member is inflated in chunks and counted as it
+    streams (a header that lies is caught), at most ``max_member_bytes`` per member (the biggest
+    CUDA libraries are about 2 GB) and ``max_wheel_bytes`` for the whole wheel, which bounds
+    the time a bomb of many members costs (zeros inflate at about 1 GB/s).
     """
 
     max_member_bytes: int = 3 << 30  # one member, inflated
     max_wheel_bytes: int = 16 << 30  # all members read from one wheel, inflated
-    max_ratio: int = 200  # uncompressed/compressed, checked on members above ratio_floor
-    ratio_floor: int = 1 << 20
-    large_member_bytes: int = 64 << 20
-    large_ratio: int = 20
-    wheel_ratio: int = 20
-    wheel_floor: int = 1 << 30
     max_members: int = 200_000
 
 
 DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class RecordEntry:
+    """One row of a wheel's RECORD: path, ``algorithm=digest`` (may be empty) and size."""
+
+    path: str
+    hash: str
+    size: str
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """One member inflated: its size, its digest (when asked for) and its bytes (when kept)."""
+
+    size: int
+    digest: bytes | None
+    data: bytearray | None
 
 
 @dataclass(frozen=True)
@@ -104,13 +118,7 @@ class WheelArchive:
             )
             raise UnreadableInputError(msg)
         self._infos = {info.filename: info for info in infos}
-        try:
-            archive_size = path.stat().st_size
-        except OSError:
-            archive_size = 0
-        self._wheel_budget = min(
-            limits.max_wheel_bytes, max(limits.wheel_floor, limits.wheel_ratio * archive_size)
-        )
+        self._counts = Counter(info.filename for info in infos)
 
     def __enter__(self) -> WheelArchive:
         return self
@@ -146,17 +154,37 @@ class WheelArchive:
                 parent = posixpath.dirname(parent)
         return result
 
+    @property
+    def duplicates(self) -> list[str]:
+        """Member names the archive holds more than once (installers disagree on which wins)."""
+        return sorted(name for name, count in self._counts.items() if count > 1)
+
+    def record_path(self) -> str | None:
+        """The one ``<dist-info>/RECORD`` member; None without exactly one."""
+        records = [n for n in self._infos if n.count("/") == 1 and n.endswith(".dist-info/RECORD")]
+        return records[0] if len(records) == 1 else None
+
+    def record_entries(self) -> list[RecordEntry] | None:
+        """The rows of ``<dist-info>/RECORD``, in order; None without exactly one RECORD."""
+        record = self.record_path()
+        if record is None:
+            return None
+        text = self.read(record).decode("utf-8", "replace")
+        try:
+            rows = list(csv.reader(text.splitlines()))
+        except csv.Error as err:
+            msg = f"{record} is not valid CSV ({err})"
+            raise UnreadableInputError(msg) from err
+        return [
+            RecordEntry(row[0], row[1] if len(row) > 1 else "", row[2] if len(row) > 2 else "")
+            for row in rows
+            if row and row[0]
+        ]
+
     def record_names(self) -> list[str] | None:
         """Names listed in ``<dist-info>/RECORD``, in order; None without exactly one RECORD."""
-        records = [n for n in self._infos if n.count("/") == 1 and n.endswith(".dist-info/RECORD")]
-        if len(records) != 1:
-            return None
-        text = self.read(records[0]).decode("utf-8", "replace")
-        try:
-            return [row[0] for row in csv.reader(text.splitlines()) if row and row[0]]
-        except csv.Error as err:
-            msg = f"{records[0]} is not valid CSV ({err})"
-            raise UnreadableInputError(msg) from err
+        entries = self.record_entries()
+        return None if entries is None else [entry.path for entry in entries]
 
     def head(self, name: str, size: int = 4) -> bytes:
         """The first ``size`` bytes of a member (decompresses only a little)."""
@@ -177,33 +205,31 @@ class WheelArchive:
             raise UnreadableInputError(msg) from err
 
     def read(self, name: str) -> bytearray:
-        """The whole member, inflated in memory within the size and ratio limits.
+        """The whole member, inflated in memory within the budgets."""
+        scanned = self.scan(name, keep=lambda _head: True)
+        assert scanned.data is not None
+        return scanned.data
 
-        The bytes go straight into one buffer of the size the header gives (joining chunks
-        would hold a multi-GB member twice for a moment).
+    def scan(
+        self, name: str, *, keep: Callable[[bytes], bool], algorithm: str | None = None
+    ) -> Scanned:
+        """Inflate one member in chunks, counting and hashing them as they stream.
+
+        The member is kept whole in memory only when ``keep`` says so of its first chunk (an
+        ELF file): it goes straight into one buffer of the size the header gives (joining
+        chunks would hold a multi-GB member twice for a moment). Other members are never held.
         """
         info = self._member(name)
-        limits = self.limits
         size = info.file_size
-        if size > limits.max_member_bytes:
-            msg = f"member {name} inflates to {size} bytes, over the {limits.max_member_bytes} cap"
-            raise UnreadableInputError(msg)
-        ratio = limits.large_ratio if size > limits.large_member_bytes else limits.max_ratio
-        if size > limits.ratio_floor and size > ratio * max(info.compress_size, 1):
+        if size > self.limits.max_member_bytes:
             msg = (
-                f"member {name} inflates {size // max(info.compress_size, 1)}x to {size} bytes, "
-                f"over the {ratio}x cap for its size (zip bomb?)"
+                f"member {name} inflates to {size} bytes, over the "
+                f"{self.limits.max_member_bytes} cap for one member (zip bomb?)"
             )
             raise UnreadableInputError(msg)
-        with self._lock:  # members may be read from several threads
-            if self._inflated + size > self._wheel_budget:
-                msg = (
-                    f"member {name}: the wheel's members inflate to more than "
-                    f"{self._wheel_budget} bytes, over the cap for a wheel of its size (zip bomb?)"
-                )
-                raise UnreadableInputError(msg)
-            self._inflated += size
-        buffer = bytearray(size)
+        self._spend(name, size)
+        digest = hashlib.new(algorithm) if algorithm else None
+        buffer: bytearray | None = None
         total = 0
         try:
             with self._zip.open(info) as handle:
@@ -214,7 +240,12 @@ class WheelArchive:
                     if total + len(chunk) > size:  # the header lied about the size
                         msg = f"member {name} is larger than its header says"
                         raise UnreadableInputError(msg)
-                    buffer[total : total + len(chunk)] = chunk
+                    if total == 0 and keep(chunk):
+                        buffer = bytearray(size)
+                    if buffer is not None:
+                        buffer[total : total + len(chunk)] = chunk
+                    if digest is not None:
+                        digest.update(chunk)
                     total += len(chunk)
             if total != size:
                 msg = f"member {name} is smaller than its header says"
@@ -232,7 +263,20 @@ class WheelArchive:
         ) as err:
             msg = f"member {name} cannot be read ({err})"
             raise UnreadableInputError(msg) from err
-        return buffer
+        if buffer is None and size == 0 and keep(b""):
+            buffer = bytearray()
+        return Scanned(total, digest.digest() if digest is not None else None, buffer)
+
+    def _spend(self, name: str, size: int) -> None:
+        """Count ``size`` inflated bytes against the wheel's budget (before inflating them)."""
+        with self._lock:  # members may be read from several threads
+            if self._inflated + size > self.limits.max_wheel_bytes:
+                msg = (
+                    f"member {name}: the wheel's members inflate to more than "
+                    f"{self.limits.max_wheel_bytes} bytes, over the cap for one wheel (zip bomb?)"
+                )
+                raise UnreadableInputError(msg)
+            self._inflated += size
 
     def size(self, name: str) -> int:
         """The inflated size the archive's header gives for a member."""

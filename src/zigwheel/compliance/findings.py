@@ -20,6 +20,9 @@ class FindingKind(enum.Enum):
     UNSAFE_MEMBER_NAME = "unsafe-member-name"
     NO_RECORD = "no-record"
     MISSING_MEMBER = "missing-member"
+    UNLISTED_MEMBER = "unlisted-member"
+    RECORD_MISMATCH = "record-mismatch"
+    DUPLICATE_MEMBER = "duplicate-member"
     UNREADABLE_MEMBER = "unreadable-member"
     # Selecting the ELF files
     PURELIB_ELF = "purelib-elf"
@@ -57,6 +60,23 @@ class ErrorDetail:
     """Why a file or member could not be read, in the reader's words."""
 
     error: str
+
+
+@dataclass(frozen=True)
+class RecordDetail:
+    """What RECORD says of a member (``listed``) against what the archive holds (``actual``)."""
+
+    field: str  # "size", or the hash algorithm ("sha256")
+    listed: str
+    actual: str
+
+
+@dataclass(frozen=True)
+class SuffixDetail:
+    """An extension module's file-name suffix against the ones the wheel's tags can import."""
+
+    found: str  # e.g. "cpython-311-x86_64-linux-gnu"
+    expected: tuple[str, ...]  # the suffixes (without ".so") that would import, e.g. "abi3"
 
 
 @dataclass(frozen=True)
@@ -138,6 +158,8 @@ class ClaimDetail:
 Detail = Union[
     PathDetail,
     ErrorDetail,
+    RecordDetail,
+    SuffixDetail,
     MembersDetail,
     LibcDetail,
     ArchDetail,
@@ -176,5 +198,7 @@ __all__ = [
     "MembersDetail",
     "PathDetail",
     "PolicyDetail",
+    "RecordDetail",
+    "SuffixDetail",
     "SymbolsDetail",
 ]

@@ -1,23 +1,29 @@
-"""Check stage 1, reading the archive: which members are ELF files, each one parsed."""
+"""Check stage 1, reading the archive: every member against RECORD, each ELF member parsed."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import posixpath
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from zigwheel.compliance.archive import WheelArchive, unsafe_member_name
+from zigwheel.compliance.archive import RecordEntry, WheelArchive, unsafe_member_name
 from zigwheel.compliance.elf import ElfInfo, is_elf, module_init_names, parse_elf
-from zigwheel.compliance.findings import ErrorDetail, Finding, FindingKind
+from zigwheel.compliance.findings import ErrorDetail, Finding, FindingKind, RecordDetail
 from zigwheel.errors import UnreadableInputError
 
 _WORKERS = 2  # members inflated at once
 # Members above this size are inflated and parsed one at a time, so memory holds at most one big
 # member (up to Limits.max_member_bytes) and one smaller one, not two multi-GB CUDA libraries.
 _BIG_MEMBER = 256 << 20
+# RECORD's hashes must be sha256 or stronger (the wheel spec); these are the ones hashlib has.
+_HASHES = frozenset({"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512", "blake2b"})
+# Members a RECORD cannot list: itself is listed without a hash, its signatures not at all.
+_UNLISTED_OK = ("RECORD.jws", "RECORD.p7s")
 
 
 @dataclass(frozen=True)
@@ -40,76 +46,145 @@ class WheelContent:
     readable: bool  # False when some member could not be read: no verdict rests on half a wheel
 
 
-def _members(archive: WheelArchive, findings: list[Finding]) -> list[str]:
+@dataclass(frozen=True)
+class _Member:
+    """What reading one member gave: its ELF (if it is one), RECORD findings or why it failed."""
+
+    elf: Elf | None = None
+    findings: tuple[Finding, ...] = ()
+    error: str | None = None
+
+
+def _members(
+    archive: WheelArchive, findings: list[Finding]
+) -> list[tuple[str, RecordEntry | None]]:
+    """Every file member, RECORD's order first (it decides arch and libc), then the unlisted."""
     for member in archive.names:
         if unsafe_member_name(member):
             findings.append(Finding(FindingKind.UNSAFE_MEMBER_NAME, member=member))
-    record = archive.record_names()
-    if record is None:
+    for member in archive.duplicates:
+        findings.append(Finding(FindingKind.DUPLICATE_MEMBER, member=member))
+    entries = archive.record_entries()
+    if entries is None:
         findings.append(Finding(FindingKind.NO_RECORD))
-        return list(archive.iter_files())
-    return record
+        return [(member, None) for member in archive.iter_files()]
+    record = archive.record_path()
+    listed: dict[str, RecordEntry] = {}
+    for entry in entries:
+        listed.setdefault(entry.path, entry)
+    order: list[tuple[str, RecordEntry | None]] = []
+    for path, entry in listed.items():
+        if path.endswith("/"):
+            continue
+        if not archive.has(path):
+            findings.append(Finding(FindingKind.MISSING_MEMBER, member=path))
+            continue
+        order.append((path, None if path == record else entry))
+    for member in archive.iter_files():
+        if member in listed:
+            continue
+        # pip unpacks every member, listed or not: each is read, and an unlisted one is a problem
+        signature = member.startswith(f"{record}.") and member.endswith(_UNLISTED_OK)
+        if member != record and not signature:
+            findings.append(Finding(FindingKind.UNLISTED_MEMBER, member=member))
+        order.append((member, None))
+    return order
 
 
-def parse_member(archive: WheelArchive, member: str, lock: threading.Lock | None = None) -> Elf:
-    """Inflate and parse one ELF member; UnreadableInputError when that fails.
+def _record_findings(
+    member: str, entry: RecordEntry, size: int, digest: bytes | None, algorithm: str | None
+) -> tuple[Finding, ...]:
+    found: list[Finding] = []
+    if entry.size and entry.size != str(size):
+        detail = RecordDetail("size", entry.size, str(size))
+        found.append(Finding(FindingKind.RECORD_MISMATCH, member=member, detail=detail))
+    if entry.hash:
+        listed = entry.hash.partition("=")[2].rstrip("=")
+        if algorithm is None:
+            name = entry.hash.partition("=")[0]
+            why = f"not checked ({name} is not sha256 or better)"
+            detail = RecordDetail("hash", entry.hash, why)
+            found.append(Finding(FindingKind.RECORD_MISMATCH, member=member, detail=detail))
+        elif digest is not None:
+            actual = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+            if actual != listed:
+                detail = RecordDetail(algorithm, listed, actual)
+                found.append(Finding(FindingKind.RECORD_MISMATCH, member=member, detail=detail))
+    return tuple(found)
 
-    With ``lock``, a member bigger than 256 MiB is inflated only while holding it.
+
+def _algorithm(entry: RecordEntry | None) -> str | None:
+    if entry is None or not entry.hash:
+        return None
+    name = entry.hash.partition("=")[0]
+    return name if name in _HASHES and name in hashlib.algorithms_available else None
+
+
+def parse_member(
+    archive: WheelArchive,
+    member: str,
+    lock: threading.Lock | None = None,
+    entry: RecordEntry | None = None,
+) -> _Member:
+    """Inflate one member once: check it against its RECORD row, parse it if it is an ELF file.
+
+    With ``lock``, a member bigger than 256 MiB is inflated only while holding it. A member that
+    cannot be read (or parsed) gives its error; the other findings are RECORD's.
     """
-    init = module_init_names(posixpath.basename(member))
     big = lock is not None and archive.size(member) > _BIG_MEMBER
-    with lock if big and lock is not None else contextlib.nullcontext():
-        info = parse_elf(archive.read(member), init_names=list(init))
+    algorithm = _algorithm(entry)
+    # auditwheel's rule: a .py file is never taken for a library, whatever its bytes
+    python = member.endswith(".py")
+    try:
+        with lock if big and lock is not None else contextlib.nullcontext():
+            scanned = archive.scan(
+                member, keep=lambda head: not python and is_elf(head), algorithm=algorithm
+            )
+            record = (
+                _record_findings(member, entry, scanned.size, scanned.digest, algorithm)
+                if entry is not None
+                else ()
+            )
+            if scanned.data is None:
+                return _Member(findings=record)
+            init = module_init_names(posixpath.basename(member))
+            info = parse_elf(scanned.data, init_names=list(init))
+            del scanned  # the bytes go before the next big member comes in
+    except UnreadableInputError as err:
+        return _Member(error=str(err))
     if info.python_init is None:
-        return Elf(member, info)
-    return Elf(member, info, extension=True, py_major=init[info.python_init])
+        return _Member(Elf(member, info), record)
+    return _Member(Elf(member, info, extension=True, py_major=init[info.python_init]), record)
 
 
-def _loader(archive: WheelArchive) -> Callable[[str], Elf | str]:
+def _loader(archive: WheelArchive) -> Callable[[tuple[str, RecordEntry | None]], _Member]:
     lock = threading.Lock()
 
-    def load(member: str) -> Elf | str:
-        try:
-            return parse_member(archive, member, lock)
-        except UnreadableInputError as err:
-            return str(err)
+    def load(item: tuple[str, RecordEntry | None]) -> _Member:
+        return parse_member(archive, item[0], lock, item[1])
 
     return load
 
 
 def read_wheel(archive: WheelArchive) -> WheelContent:
-    """Every ELF member the wheel's RECORD lists (or, without one, every file), parsed."""
+    """Every member of the wheel read once and checked against RECORD; the ELF ones parsed."""
     findings: list[Finding] = []
     readable = True
-    candidates: list[str] = []
-    for member in _members(archive, findings):
-        if member.endswith((".py", "/")):
-            continue
-        if not archive.has(member):
-            findings.append(Finding(FindingKind.MISSING_MEMBER, member=member))
-            continue
-        try:
-            if is_elf(archive.head(member)):
-                candidates.append(member)
-        except UnreadableInputError as err:
-            findings.append(
-                Finding(FindingKind.UNREADABLE_MEMBER, member=member, detail=ErrorDetail(str(err)))
-            )
-            readable = False
+    members = _members(archive, findings)
     # Inflating (zlib releases the GIL) and parsing overlap across a few threads; the results
     # keep RECORD order, which decides the architecture and libc like auditwheel.
-    workers = min(_WORKERS, len(candidates)) or 1
+    workers = min(_WORKERS, len(members)) or 1
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(_loader(archive), candidates))
+        results = list(pool.map(_loader(archive), members))
     elves: list[Elf] = []
-    for member, loaded in zip(candidates, results):
-        if isinstance(loaded, str):
-            findings.append(
-                Finding(FindingKind.UNREADABLE_MEMBER, member=member, detail=ErrorDetail(loaded))
-            )
+    for (member, _entry), loaded in zip(members, results):
+        findings.extend(loaded.findings)
+        if loaded.error is not None:
+            detail = ErrorDetail(loaded.error)
+            findings.append(Finding(FindingKind.UNREADABLE_MEMBER, member=member, detail=detail))
             readable = False
-        else:
-            elves.append(loaded)
+        elif loaded.elf is not None:
+            elves.append(loaded.elf)
     return WheelContent(tuple(elves), frozenset(archive.directories()), tuple(findings), readable)
 
 

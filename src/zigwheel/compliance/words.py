@@ -16,6 +16,7 @@ from zigwheel.compliance.findings import (
     MembersDetail,
     PathDetail,
     PolicyDetail,
+    RecordDetail,
     SymbolsDetail,
 )
 from zigwheel.compliance.policy import MUSL
@@ -98,6 +99,16 @@ def _body(finding: Finding) -> str:  # noqa: PLR0911, PLR0912 - one branch per k
         return "the wheel has no single .dist-info/RECORD file"
     if kind is FindingKind.MISSING_MEMBER:
         return f"{_member(finding)} is listed in RECORD but missing from the wheel"
+    if kind is FindingKind.UNLISTED_MEMBER:
+        return f"{_member(finding)} is in the wheel but not listed in RECORD (installers unpack it)"
+    if kind is FindingKind.RECORD_MISMATCH:
+        record = _detail(finding, RecordDetail)
+        return (
+            f"{_member(finding)}: its {record.field} is {record.actual}, "
+            f"but RECORD says {record.listed}"
+        )
+    if kind is FindingKind.DUPLICATE_MEMBER:
+        return f"the archive holds {_member(finding)} more than once"
     if kind is FindingKind.UNREADABLE_MEMBER:
         return _member_problem(_member(finding), _detail(finding, ErrorDetail).error)
     if kind is FindingKind.PURELIB_ELF:

@@ -120,7 +120,7 @@ def test_unreadable_member_gives_no_verdict_but_other_members_are_read(tmp_path:
         "p-1.0-cp311-cp311-manylinux_2_17_x86_64.whl",
         {"p/bomb.so": b"\x7fELF" + bytes(8 << 20), "p/ok.so": real},
     )
-    report = check_wheel(wheel, limits=Limits(max_ratio=100))
+    report = check_wheel(wheel, limits=Limits(max_member_bytes=4 << 20))
     assert not report.readable
     assert not report.compliant
     assert report.policy == "unknown"

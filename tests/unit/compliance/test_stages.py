@@ -142,7 +142,7 @@ def test_read_parses_elf_members_in_record_order(gcc: Build, tmp_path: Path) -> 
 def test_read_reports_members_it_cannot_read(gcc: Build, tmp_path: Path) -> None:
     ext = gcc(EXT_OLD.format(name="m"), "m.so")
     path = _wheel(tmp_path, "manylinux_2_17_x86_64", {"w/bomb.so": b"\x7fELF" + bytes(8 << 20)})
-    with WheelArchive(path, limits=Limits(max_ratio=100)) as archive:
+    with WheelArchive(path, limits=Limits(max_member_bytes=4 << 20)) as archive:
         content = read_wheel(archive)
     assert not content.readable
     (finding,) = content.findings
@@ -352,8 +352,32 @@ def test_every_finding_kind_comes_from_a_real_wheel(gcc: Build, tmp_path: Path) 
     moved.mkdir()
     shutil.move(tmp_path / "missing-2.whl", moved / "w-1.0-cp311-cp311-manylinux_2_17_x86_64.whl")
     record(moved / "w-1.0-cp311-cp311-manylinux_2_17_x86_64.whl")
+    twice = tmp_path / "twice"
+    twice.mkdir()
+    with zipfile.ZipFile(twice / "w-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", "w") as archive:
+        archive.writestr("w/m.abi3.so", old)
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            archive.writestr("w/m.abi3.so", new)
+        archive.writestr("w-1.0.dist-info/RECORD", "w/m.abi3.so,,\nw-1.0.dist-info/RECORD,,\n")
+    record(twice / "w-1.0-cp311-cp311-manylinux_2_17_x86_64.whl")
+    digest = "sha256=" + "A" * 43
+    lied = case("lied", "manylinux_2_17_x86_64", {"w/m.abi3.so": old}, record=False)
+    with zipfile.ZipFile(lied, "a") as archive:
+        archive.writestr(
+            "w-1.0.dist-info/RECORD",
+            f"w/m.abi3.so,{digest},{len(old) + 1}\nw-1.0.dist-info/RECORD,,\n",
+        )
+    record(lied)
+    hidden = case("hidden", "manylinux_2_17_x86_64", {"w/m.abi3.so": old})
+    with zipfile.ZipFile(hidden, "a") as archive:
+        archive.writestr("w/newsyms.abi3.so", new)  # not in RECORD, yet pip unpacks it
+    record(hidden)
+    hidden_report = check_wheel(hidden)
+    assert not hidden_report.compliant
+    assert "w/newsyms.abi3.so" in [e.path for e in hidden_report.elves]
+    assert hidden_report.policy != "manylinux_2_17_x86_64"  # its GLIBC_2.25 needs count
     bomb = case("bomb", "manylinux_2_17_x86_64", {"w/bomb.so": b"\x7fELF" + bytes(8 << 20)})
-    record(bomb, limits=Limits(max_ratio=100))
+    record(bomb, limits=Limits(max_member_bytes=4 << 20))
     # selecting the ELF files
     record(case("purelib", "manylinux_2_17_x86_64", {"w-1.0.data/purelib/w/m.so": old}))
     musl_stub = _stub(gcc, "libc.musl-x86_64.so.1", "musl_value")
@@ -409,6 +433,13 @@ def test_every_finding_kind_comes_from_a_real_wheel(gcc: Build, tmp_path: Path) 
     assert seen[FindingKind.NO_RECORD] == "the wheel has no single .dist-info/RECORD file"
     assert seen[FindingKind.MISSING_MEMBER] == (
         "w/gone.so is listed in RECORD but missing from the wheel"
+    )
+    assert seen[FindingKind.DUPLICATE_MEMBER] == "the archive holds w/m.abi3.so more than once"
+    assert seen[FindingKind.UNLISTED_MEMBER] == (
+        "w/newsyms.abi3.so is in the wheel but not listed in RECORD (installers unpack it)"
+    )
+    assert seen[FindingKind.RECORD_MISMATCH] == (
+        f"w/m.abi3.so: its size is {len(old)}, but RECORD says {len(old) + 1}"
     )
     assert seen[FindingKind.MIXED_LIBC] == (
         "w/mixed.abi3.so mixes glibc and musl (libc.so.6)"  # musl is needed first
