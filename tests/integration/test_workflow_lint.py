@@ -6,10 +6,16 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from zigwheel.release.workflow import render_github_workflow, resolve_targets
+from zigwheel.release.workflow import (
+    NO_PROJECT,
+    ProjectFacts,
+    render_github_workflow,
+    resolve_targets,
+)
 
 
 def _actionlint() -> str:
@@ -30,21 +36,34 @@ def _lint(path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-VARIANTS = [
-    (["x86_64", "aarch64"], ["manylinux_2_17"], False),
-    (["x86_64", "aarch64"], ["manylinux_2_17"], True),
-    (["x86_64", "aarch64", "i686", "armv7l"], ["manylinux_2_28", "musllinux_1_2"], False),
-    (["x86_64", "aarch64", "ppc64le", "s390x"], ["manylinux_2_28", "musllinux_1_2"], True),
-    (["riscv64"], ["manylinux_2_31"], True),
-]
+# A non-abi3 crate (several interpreters and a free-threaded build) and an abi3 one.
+CRATE = ProjectFacts(found=True, name="demo", pyo3="0.26.0",
+                     interpreters=("3.10", "3.11", "3.12", "3.13", "3.14"),
+                     free_threaded=("3.13t", "3.14t"))  # fmt: skip
+ABI3 = ProjectFacts(found=True, name="demo", abi3=True, pyo3="0.23.0", free_threaded=("3.13t",))
+GLIBC_MUSL = ["manylinux_2_28", "musllinux_1_2"]
+
+VARIANTS: list[tuple[list[str], list[str], dict[str, Any]]] = [
+    (["x86_64", "aarch64"], ["manylinux_2_17"], {}),
+    (["x86_64", "aarch64"], ["manylinux_2_17"], {"one_job": True}),
+    (["x86_64", "aarch64", "i686", "armv7l"], GLIBC_MUSL, {"facts": CRATE}),
+    (["x86_64", "aarch64", "ppc64le", "s390x"], GLIBC_MUSL, {"one_job": True, "facts": ABI3}),
+    (["riscv64"], ["manylinux_2_31"], {"one_job": True}),
+    (["x86_64", "aarch64"], ["manylinux_2_17", "musllinux_1_2"],
+     {"facts": CRATE, "all_platforms": True, "strict": True}),
+    (["x86_64", "aarch64"], ["manylinux_2_17"], {"one_job": True, "facts": ABI3,
+                                                 "all_platforms": True}),
+]  # fmt: skip
 
 
-@pytest.mark.parametrize(("arches", "policies", "one_job"), VARIANTS)
+@pytest.mark.parametrize(("arches", "policies", "options"), VARIANTS)
 def test_generated_workflow_passes_actionlint(
-    tmp_path: Path, arches: list[str], policies: list[str], one_job: bool
+    tmp_path: Path, arches: list[str], policies: list[str], options: dict[str, Any]
 ) -> None:
     path = tmp_path / "wheels.yml"
-    path.write_text(render_github_workflow(resolve_targets(arches, policies), one_job=one_job))
+    facts = options.get("facts", NO_PROJECT)
+    text = render_github_workflow(resolve_targets(arches, policies), **{**options, "facts": facts})
+    path.write_text(text)
     result = _lint(path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
@@ -52,9 +71,10 @@ def test_generated_workflow_passes_actionlint(
 
 def test_actionlint_does_reject_a_broken_workflow(tmp_path: Path) -> None:
     """The linter really runs: the same workflow with a dangling `needs` fails."""
-    text = render_github_workflow(resolve_targets(["x86_64"], ["manylinux_2_17"]))
+    text = render_github_workflow(resolve_targets(["x86_64", "aarch64"], ["manylinux_2_17"]))
     path = tmp_path / "wheels.yml"
-    path.write_text(text.replace("needs: [wheels, sdist]", "needs: [wheelz, sdist]"))
+    assert "needs: [wheels, test-arm, sdist]" in text
+    path.write_text(text.replace("needs: [wheels, test-arm, sdist]", "needs: [wheelz, sdist]"))
     result = _lint(path)
     assert result.returncode == 1
     assert "wheelz" in result.stdout

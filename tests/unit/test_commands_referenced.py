@@ -11,7 +11,7 @@ import typer
 
 from zigwheel.cli import app
 from zigwheel.explain import load_rules
-from zigwheel.release.workflow import render_github_workflow, resolve_targets
+from zigwheel.release.workflow import ProjectFacts, render_github_workflow, resolve_targets
 
 ROOT: Any = typer.main.get_command(app)  # a group: typer types it as its plain Command
 
@@ -19,8 +19,10 @@ ROOT: Any = typer.main.get_command(app)  # a group: typer types it as its plain 
 def _workflow_commands() -> list[str]:
     targets = resolve_targets(["x86_64", "aarch64"], ["manylinux_2_17", "musllinux_1_2"])
     lines: list[str] = []
+    crate = ProjectFacts(found=True, interpreters=("3.12",), free_threaded=("3.13t",))
     for one_job in (False, True):
         text = render_github_workflow(targets, one_job=one_job)
+        text += render_github_workflow(targets, one_job=one_job, facts=crate, strict=True)
         for line in text.splitlines():
             found = re.search(r"(?:^|run: |\s)(zigwheel (?!==)[^\n#]*)$", line.strip())
             if found and not line.lstrip().startswith("#"):

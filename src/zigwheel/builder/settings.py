@@ -29,7 +29,7 @@ DEFAULT_TEST_TIMEOUT = 900.0
 
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # "3.11", or an interpreter name or path maturin accepts ("python3.11", "pypy3.10", "/x/python").
-_PYTHON_VERSION = re.compile(r"^(?:(?:python|pypy)?3\.\d{1,2}|.*/.+)$")
+_PYTHON_VERSION = re.compile(r"^(?:(?:python|pypy)?3\.\d{1,2}t?|.*/.+)$")
 # An extra (PEP 685) or a dependency group (PEP 735) name.
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 

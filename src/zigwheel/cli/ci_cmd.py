@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
+from zigwheel._version import __version__
 from zigwheel.cli._console import (
     err_console,
     json_option,
@@ -19,24 +20,31 @@ from zigwheel.cli._console import (
     print_json,
 )
 from zigwheel.cli._options import split_list, target_option
-from zigwheel.errors import EXIT_FAILED_CHECK, CommandFailedError
+from zigwheel.errors import EXIT_FAILED_CHECK, CommandFailedError, ConfigError
 from zigwheel.explain import Explanation, explain, read_log
 from zigwheel.output import github_annotation
 from zigwheel.release.publish import PublishResult, choose_repository, publish
 from zigwheel.release.workflow import (
     DEFAULT_OUTPUT,
-    DEFAULT_POLICIES,
-    DEFAULT_TARGETS,
     MIRROR_VARIABLE,
+    REGENERATE_LINE,
+    ProjectFacts,
+    WorkflowOptions,
+    check_action_ref,
     check_requirement,
+    choose_targets,
+    default_action_ref,
     default_requirement,
+    kinds_of,
+    lint_workflow,
     qemu_tested,
-    regenerate_command,
+    read_project_facts,
+    regenerate_options,
     render_github_workflow,
-    resolve_targets,
+    workflow_diff,
     write_workflow,
 )
-from zigwheel.toolchain.targets import parse_arch, parse_policy
+from zigwheel.toolchain.targets import Target, parse_arch, parse_policy
 
 
 def explain_command(
@@ -117,7 +125,8 @@ def ci_github_command(
     targets: Annotated[
         Optional[list[str]],  # noqa: UP045 - typer reads the annotation at run time
         target_option(
-            "Architectures, comma-separated or repeated (default: x86_64,aarch64).",
+            "Architectures, comma-separated or repeated (default: [tool.zigwheel] targets, "
+            "else x86_64,aarch64).",
             alias="--targets",
         ),
     ] = None,
@@ -126,7 +135,7 @@ def ci_github_command(
         typer.Option(
             "--manylinux",
             help="Policy to build for, repeatable: 2_17, manylinux_2_28, musllinux_1_2 ... "
-            "(default: manylinux_2_17).",
+            "(default: [tool.zigwheel]'s, else each architecture's, manylinux_2_17).",
         ),
     ] = None,
     output: Annotated[
@@ -136,6 +145,41 @@ def ci_github_command(
     one_job: Annotated[
         bool,
         typer.Option("--one-job", help="Build every target in one job instead of a matrix."),
+    ] = False,
+    all_platforms: Annotated[
+        bool,
+        typer.Option(
+            "--all-platforms",
+            help="Add macOS (x86_64, arm64) and Windows wheel jobs built with plain maturin.",
+        ),
+    ] = False,
+    use_action: Annotated[
+        bool,
+        typer.Option(
+            "--use-action",
+            help="Build, check and upload with zigwheel's GitHub Action (action.yml).",
+        ),
+    ] = False,
+    action_ref: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--action-ref",
+            metavar="OWNER/REPO@REF",
+            help="Where --use-action finds zigwheel's action (default: "
+            f"{default_action_ref()}).",
+        ),
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="A wheel the workflow could not test fails its job."),
+    ] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Compare the existing workflow (-o) with what this zigwheel would write, and "
+            "lint it with actionlint when it is installed; exit 1 on drift.",
+        ),
     ] = False,
     force: Annotated[
         bool,
@@ -153,24 +197,33 @@ def ci_github_command(
     ] = None,
     as_json: Annotated[bool, json_option("Print the result as JSON.")] = False,
 ) -> None:
-    """Write a GitHub Actions workflow: zigwheel builds, checks and tests the wheels on a plain
-    Ubuntu runner (no container), uploads them as artifacts, builds the sdist, and publishes
-    tags to PyPI with trusted publishing."""
-    names = split_list(targets) or DEFAULT_TARGETS
-    arches = list(dict.fromkeys(parse_arch(name).value for name in names))
-    policies = list(
-        dict.fromkeys(parse_policy(p).name for p in split_list(manylinux) or DEFAULT_POLICIES)
-    )
-    resolved = resolve_targets(arches, policies)
+    """Write a GitHub Actions workflow: zigwheel builds, checks and tests the wheels on plain
+    Ubuntu runners (no container; aarch64 tested on the arm64 runner), uploads them as
+    artifacts, builds the sdist, and publishes tags to PyPI with trusted publishing.
+
+    Interpreters, free-threaded builds, targets and the policy come from the project in the
+    current folder (requires-python, Cargo.lock's pyo3, [tool.zigwheel]).
+    """
+    if check:
+        _check_workflow(Path(output if output != "-" else str(DEFAULT_OUTPUT)), as_json=as_json)
+        return
     requirement = None if zigwheel_requirement is None else check_requirement(zigwheel_requirement)
-    command = regenerate_command(
-        arches, policies, one_job=one_job, zigwheel_requirement=requirement
+    options = WorkflowOptions(
+        targets=tuple(dict.fromkeys(parse_arch(name).value for name in split_list(targets))),
+        policies=tuple(dict.fromkeys(parse_policy(p).name for p in split_list(manylinux))),
+        one_job=one_job,
+        all_platforms=all_platforms,
+        use_action=use_action,
+        action_ref=None if action_ref is None else check_action_ref(action_ref),
+        strict=strict,
+        zigwheel_requirement=requirement,
     )
+    command = shlex.join(options.argv())
     if output not in {"-", str(DEFAULT_OUTPUT)}:
         command += f" -o {shlex.quote(output)}"
-    text = render_github_workflow(
-        resolved, one_job=one_job, command=command, zigwheel_requirement=requirement
-    )
+    facts = read_project_facts(Path.cwd())
+    resolved = choose_targets(options, facts)
+    text = render_options(options, resolved, facts, command=command)
     installs = requirement or default_requirement()
     mirror_variable = MIRROR_VARIABLE if qemu_tested(resolved) else None
     document: dict[str, object] = {
@@ -178,10 +231,11 @@ def ci_github_command(
         "jobs": "one-job" if one_job else "matrix",
         "zigwheel_requirement": installs,
         "mirror_variable": mirror_variable,
+        "project": facts.to_json(),
         "targets": [
             {"arch": t.arch.value, "policy": t.policy, "platform": t.platform_tag,
-             "rust_target": t.rust_triple}
-            for t in resolved
+             "rust_target": t.rust_triple, "test": kind}
+            for t, kind in zip(resolved, kinds_of(resolved))
         ],
     }  # fmt: skip
     if output == "-":
@@ -189,7 +243,8 @@ def ci_github_command(
             print_json({**document, "path": None, "action": "printed", "workflow": text})
         else:
             sys.stdout.write(text)
-            _print_workflow_notes(installs, default=requirement is None, mirror=mirror_variable)
+            _print_workflow_notes(installs, default=requirement is None, mirror=mirror_variable,
+                                  facts=facts)  # fmt: skip
         return
     result = write_workflow(text, Path(output), force=force)
     if as_json:
@@ -197,7 +252,8 @@ def ci_github_command(
         return
     verb = {"created": "wrote", "replaced": "replaced", "unchanged": "unchanged:"}[result.action]
     out_console().print(f"{verb} {result.path}", markup=False)
-    _print_workflow_notes(installs, default=requirement is None, mirror=mirror_variable)
+    _print_workflow_notes(installs, default=requirement is None, mirror=mirror_variable,
+                          facts=facts)  # fmt: skip
     if result.action != "unchanged":
         err_console().print(
             "next: register this repository, the workflow file name and the environment 'pypi' "
@@ -206,7 +262,67 @@ def ci_github_command(
         )
 
 
-def _print_workflow_notes(installs: str, *, default: bool, mirror: str | None) -> None:
+def render_options(
+    options: WorkflowOptions, targets: list[Target], facts: ProjectFacts, *, command: str
+) -> str:
+    """The workflow ``options`` describe, for ``targets`` and the project's ``facts``."""
+    return render_github_workflow(
+        targets,
+        one_job=options.one_job,
+        command=command,
+        zigwheel_requirement=options.zigwheel_requirement,
+        facts=facts,
+        all_platforms=options.all_platforms,
+        use_action=options.use_action,
+        action_ref=options.action_ref,
+        strict=options.strict,
+    )
+
+
+def _check_workflow(path: Path, *, as_json: bool) -> None:
+    """`--check`: the drift between ``path`` and what this zigwheel writes, then actionlint."""
+    try:
+        existing = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        msg = f"cannot read the workflow {path}: {err}"
+        raise ConfigError(msg, hint="pass -o PATH to name the workflow file") from err
+    options, written_output = regenerate_options(existing)
+    match = REGENERATE_LINE.search(existing)
+    command = match.group(1) if match else shlex.join(options.argv())
+    facts = read_project_facts(Path.cwd())
+    expected = render_options(options, choose_targets(options, facts), facts, command=command)
+    diff = workflow_diff(existing, expected, path=str(path))
+    lint = lint_workflow(path)
+    ok = not diff and (lint.ok is not False)
+    if as_json:
+        print_json({
+            "path": str(path), "matches": not diff, "diff": diff, "output": written_output,
+            "lint": lint.to_json(), "ok": ok,
+        })  # fmt: skip
+    else:
+        out = out_console()
+        if diff:
+            out.print(diff, markup=False, highlight=False, end="")
+            err_console().print(
+                f"{path} differs from what zigwheel {__version__} would write (drift); "
+                f"regenerate with: {command} --force",
+                markup=False,
+            )
+        else:
+            out.print(f"{path} matches what zigwheel {__version__} would write", markup=False)
+        if lint.ok is None:
+            err_console().print(f"not linted: {lint.reason}", markup=False)
+        elif lint.ok:
+            out.print(f"actionlint: no problems in {path}", markup=False)
+        else:
+            out.print(lint.output, markup=False, highlight=False)
+    if not ok:
+        raise typer.Exit(code=EXIT_FAILED_CHECK)
+
+
+def _print_workflow_notes(
+    installs: str, *, default: bool, mirror: str | None, facts: ProjectFacts
+) -> None:
     """What the workflow needs from its repository, on stderr (stdout may be the workflow)."""
     notes = [f"the workflow installs zigwheel with: pip install {shlex.quote(installs)}"]
     if default:
@@ -214,11 +330,15 @@ def _print_workflow_notes(installs: str, *, default: bool, mirror: str | None) -
             "  if that version is not on the package index, regenerate with "
             "--zigwheel-requirement SPEC (a version, a git URL, a path in the repository)"
         )
+    if facts.found:
+        built = ", ".join([*facts.interpreters, *facts.free_threaded]) or "abi3 only"
+        notes.append(f"interpreters: {built} (from {facts.interpreters_from})")
+        notes.extend(facts.notes)
     if mirror:
         notes.append(
             f"other architectures are tested under qemu-user in a Debian root: set the repository "
             f"variable {mirror} to a Debian mirror URL (one that holds dists/ and pool/); unset, "
-            "those jobs stop at once, as the runner's apt sources are Ubuntu's, not Debian's"
+            "those tests are skipped with a notice (x86_64 and aarch64 need no mirror)"
         )
     for note in notes:
         err_console().print(note, markup=False)
