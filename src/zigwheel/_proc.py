@@ -8,8 +8,10 @@ import os
 import shlex
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 from zigwheel.errors import CommandFailedError, ToolchainError
 
@@ -32,6 +34,7 @@ def run(
     timeout: float | None = None,
     input_text: str | None = None,
     own_group: bool = False,
+    on_line: Callable[[str], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``command`` capturing stdout and stderr (merged) as text.
 
@@ -39,13 +42,16 @@ def run(
     CommandFailedError carrying the tail of the output. With ``own_group`` the command runs in
     its own process group, and the whole group is stopped when this call is interrupted
     (Ctrl-C, or SIGTERM turned into an exception by the CLI): a build tool's children (cargo,
-    rustc, zig) must not go on writing after zigwheel gave up.
+    rustc, zig) must not go on writing after zigwheel gave up. ``on_line`` (which implies
+    ``own_group``) hears each output line as it comes, for a caller that streams it.
     """
     argv = [str(part) for part in command]
     logger.info("+ %s", shlex.join(argv))
     try:
-        if own_group:
-            result = _run_in_group(argv, env=env, cwd=cwd, timeout=timeout, input_text=input_text)
+        if own_group or on_line is not None:
+            result = _run_in_group(
+                argv, env=env, cwd=cwd, timeout=timeout, input_text=input_text, on_line=on_line
+            )
         else:
             result = subprocess.run(  # noqa: PLW1510 - the return code is checked below
                 argv,
@@ -93,7 +99,10 @@ def _run_in_group(
     cwd: Path | None,
     timeout: float | None,
     input_text: str | None,
+    on_line: Callable[[str], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    if on_line is not None:
+        return _stream_in_group(argv, env=env, cwd=cwd, timeout=timeout, on_line=on_line)
     with subprocess.Popen(
         argv,
         env=dict(env) if env is not None else None,
@@ -111,3 +120,43 @@ def _run_in_group(
             _stop_group(process)
             raise
     return subprocess.CompletedProcess(argv, process.returncode, stdout, None)
+
+
+def _stream_in_group(
+    argv: list[str],
+    *,
+    env: Mapping[str, str] | None,
+    cwd: Path | None,
+    timeout: float | None,
+    on_line: Callable[[str], None],
+) -> subprocess.CompletedProcess[str]:
+    """As _run_in_group, handing each line to ``on_line`` as it is written."""
+    lines: list[str] = []
+
+    def pump(stream: IO[str] | None) -> None:
+        for line in stream or ():
+            lines.append(line)
+            on_line(line.rstrip("\n"))
+
+    with subprocess.Popen(
+        argv,
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    ) as process:
+        # A thread reads, so that the wait below can time out while the command is silent.
+        reader = threading.Thread(target=pump, args=(process.stdout,), daemon=True)
+        reader.start()
+        try:
+            process.wait(timeout=timeout)
+        except BaseException:
+            _stop_group(process)
+            raise
+        finally:
+            reader.join(timeout=GROUP_GRACE_SECONDS)
+    return subprocess.CompletedProcess(argv, process.returncode, "".join(lines), None)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from zigwheel.api import run_tests
 from zigwheel.host import Host
 from zigwheel.platforms import find_qemu
 from zigwheel.runtime import debian_root as root_builder
@@ -275,3 +276,75 @@ def test_cli_uses_the_current_folders_test_command_only_for_its_own_wheels(
     (result,) = json.loads(other.stdout)["results"]
     assert result["command"] is None
     assert [m["module"] for m in result["modules"]] == ["tinyext"]
+
+
+REQUIRES_CHECK = (
+    "python -c 'import iniconfig, tinyext; assert tinyext.spawn() == 42; "
+    "print(\"ini from\", iniconfig.__file__)' && python -m pip --version"
+)
+
+
+@pytest.mark.network
+def test_host_venv_gets_pip_and_the_test_requirements(
+    tiny_wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    result = wheeltest.run_wheel_test(
+        tiny_wheels["zig-x86_64"], env=os.environ, host_python=sys.executable,
+        command=REQUIRES_CHECK, requires=["iniconfig"], cache=cache,
+    )  # fmt: skip
+    assert result.status == wheeltest.PASSED, result.to_json()
+    assert "/venv/" in result.output.split("ini from", 1)[1].splitlines()[0]
+    # pip came from its own wheel, cached in zigwheel's cache, not from the host's site-packages
+    assert f"python {sys.version_info[0]}.{sys.version_info[1]})" in result.output
+    (pip,) = (cache / "pip").glob("py*/pip-*.whl")
+    assert pip.parent.name == f"py{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+@pytest.mark.slow
+@pytest.mark.network
+def test_a_root_installs_requirements_with_its_own_pip(
+    tiny_wheels: dict[str, Path], bullseye_amd64: Path, tmp_path: Path
+) -> None:
+    result = wheeltest.run_wheel_test(
+        tiny_wheels["zig-x86_64"], env=os.environ, root=bullseye_amd64,
+        command=REQUIRES_CHECK, requires=["iniconfig"], cache=tmp_path / "cache",
+    )  # fmt: skip
+    assert result.status == wheeltest.PASSED, result.to_json()
+    assert "python 3.9)" in result.output  # `pip --version` run by the root's Python 3.9
+
+
+@pytest.mark.slow
+def test_a_wheel_past_its_timeout_fails_with_its_whole_process_group_stopped(
+    tiny_wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "pid"
+    run = run_tests(
+        [tiny_wheels["zig-x86_64"]], command=f"sleep 60 & echo $! > {pid_file}; wait",
+        timeout=8, cwd=tmp_path,
+    )  # fmt: skip
+    (result,) = run.results
+    assert result.status == wheeltest.FAILED, result.to_json()
+    assert result.timed_out
+    assert result.reason.startswith("timeout: the test did not finish within 8 seconds")
+    # the background sleep, in the command's process group, was stopped with it
+    stat = Path(f"/proc/{pid_file.read_text().strip()}/stat")
+    assert not stat.exists() or stat.read_text().split()[2] == "Z"
+
+
+@pytest.mark.slow
+def test_cli_timeout_fails_one_wheel_and_tests_the_next(
+    tiny_wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    first = tiny_wheels["zig-x86_64"]
+    second = tmp_path / first.name.replace("tinyext-0.1", "tinyext-0.2")
+    second.write_bytes(first.read_bytes())
+    done = subprocess.run(
+        [sys.executable, "-m", "zigwheel", "test", "--json", "--timeout", "6",
+         "--command", "case {wheel} in *0.1-*) sleep 60;; esac", str(first), str(second)],
+        capture_output=True, text=True, check=False, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    results = json.loads(done.stdout)["results"]
+    assert [r["status"] for r in results] == ["failed", "passed"]
+    assert results[0]["timed_out"] is True

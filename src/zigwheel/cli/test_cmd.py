@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -29,7 +30,8 @@ root_app = typer.Typer(
     no_args_is_help=True,
 )
 
-_OUTPUT_LINES = 12  # of a failed test's output in the human report (--json has more)
+_OUTPUT_LINES = 12  # of a failed test's output in the human report (--json has it all)
+_SUMMARY_LINES = 3  # of a passed test's output: pytest's summary line is the last
 _LABELS = {
     "passed": ("PASS", "green"),
     "failed": ("FAIL", "red"),
@@ -103,11 +105,53 @@ def wheel_test_command(
         bool, typer.Option("--with-deps", help="Let pip install the wheel's dependencies.")
     ] = False,
     strict: Annotated[
-        bool, typer.Option("--strict", help="A wheel that was not tested fails the run.")
+        bool,
+        typer.Option("--strict", help="A wheel that was not tested fails the run (exit 1)."),
     ] = False,
+    test_requires: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--test-requires",
+            help="Requirements installed for the tests by the test Python's pip (shell words, "
+            "repeatable; overrides test-requires).",
+        ),
+    ] = None,
+    test_extras: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--test-extras",
+            help="Extras of the wheel installed with it (and its dependencies); comma-separated "
+            "or repeated.",
+        ),
+    ] = None,
+    test_groups: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--test-groups",
+            help="PEP 735 dependency groups of the project's pyproject.toml to install.",
+        ),
+    ] = None,
+    timeout: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option(
+            "--timeout",
+            help="Seconds each wheel's test may take (default 900, or test-timeout); then its "
+            "processes are stopped, it FAILs, and the next wheel is tested.",
+        ),
+    ] = None,
     as_json: Annotated[bool, json_option("Print the results as JSON.")] = False,
 ) -> None:
-    """Install each wheel into a throwaway environment and import its extension modules."""
+    """Install each wheel into a throwaway environment, import its extension modules and run
+    the project's tests.
+
+    The test Python is a fresh venv (a wheel for this machine), a root filesystem through its
+    own loader (an older glibc), or a root under qemu-user (another architecture). The command
+    runs in a fresh empty folder; {project} is the --project folder, else the current folder.
+
+    Exit codes: 0 no wheel failed (wheels not tested are listed; with --strict they fail the
+    run), 1 a wheel failed or, with --strict, was not tested, 2 usage or configuration error,
+    3 a tool is missing, 4 the cache cannot be written, 6 an input cannot be read.
+    """
     from zigwheel.api import run_tests  # noqa: PLC0415
 
     def progress(event: str, wheel: Path) -> None:
@@ -135,6 +179,10 @@ def wheel_test_command(
         python=python,
         with_deps=with_deps,
         progress=progress,
+        requires=[word for given in test_requires or () for word in shlex.split(given)],
+        extras=_names(test_extras),
+        groups=_names(test_groups),
+        timeout=timeout,
     )
     counts = run.counts
     if as_json:
@@ -143,6 +191,11 @@ def wheel_test_command(
         _print_results(list(run.results), counts)
     if not run.ok(strict=strict):
         raise typer.Exit(code=EXIT_FAILED_CHECK)
+
+
+def _names(given: list[str] | None) -> list[str]:
+    """Comma- or space-separated names, repeated or not."""
+    return [name for item in given or () for name in item.replace(",", " ").split()]
 
 
 def _print_results(results: list[WheelTestResult], counts: dict[str, int]) -> None:
@@ -159,9 +212,12 @@ def _print_results(results: list[WheelTestResult], counts: dict[str, int]) -> No
             console.print(f"  command {result.command}: {verdict}", markup=False)
         if result.reason:
             console.print(f"  {result.reason}", markup=False)
-        if result.status == "failed" and result.output:
-            shown = "\n".join(result.output.splitlines()[-_OUTPUT_LINES:])
-            console.print("  " + shown.replace("\n", "\n  "), markup=False)
+        if result.sealed:
+            console.print(f"  {result.sealed}", markup=False)
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        if lines and result.status != "not-tested":
+            count = _OUTPUT_LINES if result.status == "failed" else _SUMMARY_LINES
+            console.print("  " + "\n  ".join(lines[-count:]), markup=False)
         if github and result.status == "failed":
             print(github_annotation("error", f"zigwheel test {result.wheel}: {result.reason}"))
         elif github and result.status == "not-tested":

@@ -6,20 +6,31 @@ import json
 import logging
 import re
 import shlex
+import sys
 import tempfile
+import time
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from email.parser import HeaderParser
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from zigwheel._proc import run, tail
-from zigwheel.builder.settings import parse_test_command
+from zigwheel.builder.settings import DEFAULT_TEST_TIMEOUT, parse_test_command
 from zigwheel.compliance.policy import LEGACY_MANYLINUX_VERSIONS, parse_platform_tag
-from zigwheel.errors import CommandFailedError, ToolchainError, UnreadableInputError, ZigwheelError
+from zigwheel.errors import (
+    CacheError,
+    CommandFailedError,
+    ConfigError,
+    ToolchainError,
+    UnreadableInputError,
+    ZigwheelError,
+)
 from zigwheel.host import Host
 from zigwheel.platforms import lookup
 from zigwheel.resources import parse_toml_text
@@ -31,11 +42,25 @@ logger = logging.getLogger(__name__)
 PASSED = "passed"
 FAILED = "failed"
 NOT_TESTED = "not-tested"
-RUN_TIMEOUT = 900.0
+RUN_TIMEOUT = DEFAULT_TEST_TIMEOUT
 # The Debian release a "no root" report suggests, unless it lacks the wheel's architecture.
 SUGGESTED_RELEASE = "bookworm"
 IMPORT_MARK = "ZIGWHEEL-IMPORT "
 _GLIBC_MISSING = re.compile(r"version [`'](GLIBC_[0-9.]+)' not found")
+_NO_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^']+)'")
+# pip runs from its own wheel in the test Python. Debian's Python 3.9 keeps distutils in a
+# package of its own (not in a root), and pip < 3.10 wants it unless told to use sysconfig.
+_PIP_FROM_WHEEL = (
+    "import runpy, sys, sysconfig; sysconfig._PIP_USE_SYSCONFIG = True; "
+    "sys.path.insert(0, sys.argv.pop(1)); "
+    "runpy.run_module('pip', run_name='__main__', alter_sys=True)"
+)
+_SITECUSTOMIZE_PIP = "import sysconfig\nsysconfig._PIP_USE_SYSCONFIG = True\n"
+# The variables of the caller's pip configuration handed to the test Python's pip.
+_PIP_PASSED = (
+    "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_CERT", "PIP_FIND_LINKS",
+    "PIP_DEFAULT_TIMEOUT", "PIP_RETRIES", "PIP_PROXY", "PIP_CONFIG_FILE",
+)  # fmt: skip
 # Oldest glibc minor per architecture for which manylinux tags exist.
 _OLDEST_GLIBC_MINOR = {"x86_64": 5, "i686": 5}
 # The legacy aliases (manylinux2014 = manylinux_2_17, ...), from the policy module's table.
@@ -63,6 +88,7 @@ class WheelFacts:
     path: Path
     tags: frozenset[Tag]
     modules: tuple[str, ...]
+    requires_dist: tuple[str, ...] = ()  # Requires-Dist of its METADATA
 
     @property
     def arches(self) -> frozenset[str]:
@@ -120,7 +146,9 @@ class WheelTestResult:
     modules: list[ModuleResult] = field(default_factory=list)
     command: str | None = None
     command_ok: bool | None = None
-    output: str = ""
+    output: str = ""  # the whole output of the imports and the command (--json keeps it all)
+    timed_out: bool = False
+    sealed: str = ""  # how the root was sealed from the host, or why it was not
 
     @property
     def passed(self) -> bool:
@@ -143,6 +171,8 @@ class WheelTestResult:
             "command": self.command,
             "command_ok": self.command_ok,
             "output": self.output,
+            "timed_out": self.timed_out,
+            "sealed": self.sealed,
         }
 
 
@@ -201,10 +231,28 @@ def read_wheel(path: Path) -> WheelFacts:
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
+            metadata = [n for n in names if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+            text = archive.read(metadata[0]).decode(errors="replace") if metadata else ""
     except (OSError, zipfile.BadZipFile) as err:
         msg = f"cannot open {path} as a wheel: {err}"
         raise UnreadableInputError(msg, hint="rebuild the wheel; the file is damaged") from err
-    return WheelFacts(path, frozenset(tags), extension_modules(names))
+    requires = tuple(HeaderParser().parsestr(text).get_all("Requires-Dist") or ())
+    return WheelFacts(path, frozenset(tags), extension_modules(names), requires)
+
+
+def runtime_requirements(requires_dist: Sequence[str]) -> list[str]:
+    """The names of the distributions a wheel needs at run time (no extra's, no marker-less
+    parse failures), as Requires-Dist spells them."""
+    names = []
+    for line in requires_dist:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        marker = str(requirement.marker or "")
+        if "extra" not in marker and requirement.name not in names:
+            names.append(requirement.name)
+    return names
 
 
 def linux_platforms(arch: str, libc: str) -> list[str]:
@@ -292,13 +340,31 @@ def parse_import_results(output: str) -> list[ModuleResult]:
 
 
 def _readable(output: str) -> str:
-    """Output for a person: the smoke script's machine lines removed, the tail kept."""
-    lines = [line for line in output.splitlines() if not line.startswith(IMPORT_MARK)]
-    return tail("\n".join(lines), 30)
+    """Output for a person: the smoke script's machine lines removed, all the rest kept."""
+    return "\n".join(line for line in output.splitlines() if not line.startswith(IMPORT_MARK))
 
 
-def failure_reason(modules: Sequence[ModuleResult], python: PythonFacts) -> str:
-    """One sentence on why imports failed, naming a missing glibc version when that is it."""
+def missing_dependency_hint(output: str, wheel: WheelFacts, *, with_deps: bool) -> str:
+    """When ``output`` shows a module that is not installed, which of the wheel's runtime
+    dependencies were left out and the flag that installs them; "" otherwise."""
+    missing = _NO_MODULE.search(output)
+    if missing is None:
+        return ""
+    needed = runtime_requirements(wheel.requires_dist)
+    if with_deps or not needed:
+        return ""
+    return (
+        f"{missing.group(1)!r} is not installed: the wheel requires {', '.join(needed)} "
+        "(Requires-Dist), which zigwheel test installs only with --with-deps"
+    )
+
+
+def failure_reason(
+    modules: Sequence[ModuleResult], python: PythonFacts, wheel: WheelFacts | None = None,
+    *, with_deps: bool = False,
+) -> str:
+    """One sentence on why imports failed, naming a missing glibc version or a dependency
+    left out when that is it."""
     for module in modules:
         if module.ok:
             continue
@@ -308,7 +374,9 @@ def failure_reason(modules: Sequence[ModuleResult], python: PythonFacts) -> str:
                 f"import {module.module} failed: version `{missing.group(1)}' not found "
                 f"(the environment has {python.libc or 'another libc'})"
             )
-        return f"import {module.module} failed: {module.detail}"
+        reason = f"import {module.module} failed: {module.detail}"
+        hint = missing_dependency_hint(module.detail, wheel, with_deps=with_deps) if wheel else ""
+        return f"{reason}; {hint}" if hint else reason
     return ""
 
 
@@ -349,6 +417,56 @@ def folder_test_command(folder: Path, wheel: Path) -> str | None:
         return None
 
 
+def wheel_project_folder(folder: Path, wheel: Path) -> bool:
+    """True when ``folder``'s pyproject.toml names the distribution of ``wheel``."""
+    try:
+        data = _project_table(folder)
+        name = data.get("project", {}).get("name") if data is not None else None
+        wheel_name = parse_wheel_filename(wheel.name)[0]
+    except (InvalidWheelFilename, OSError, ZigwheelError):
+        return False
+    return isinstance(name, str) and canonicalize_name(name) == canonicalize_name(wheel_name)
+
+
+def dependency_groups(
+    pyproject: Mapping[str, Any], names: Sequence[str], *, source: str
+) -> list[str]:
+    """The requirements of PEP 735 dependency groups (``include-group`` followed), in order."""
+    table = pyproject.get("dependency-groups", {})
+    if not isinstance(table, dict):
+        msg = f"[dependency-groups] of {source} must be a table"
+        raise ConfigError(msg, hint='write e.g. [dependency-groups] test = ["pytest"]')
+    groups = {canonicalize_name(str(key)): value for key, value in table.items()}
+    out: list[str] = []
+
+    def expand(name: str, seen: tuple[str, ...]) -> None:
+        key = canonicalize_name(name)
+        if key in seen:
+            msg = f"dependency group {name!r} of {source} includes itself"
+            raise ConfigError(msg, hint="remove the include-group cycle")
+        if key not in groups:
+            known = ", ".join(sorted(groups)) or "none"
+            msg = f"{source} has no dependency group {name!r}"
+            raise ConfigError(msg, hint=f"its [dependency-groups]: {known}")
+        entries = groups[key]
+        if not isinstance(entries, list):
+            msg = f"dependency group {name!r} of {source} must be a list"
+            raise ConfigError(msg, hint='write e.g. test = ["pytest"]')
+        for entry in entries:
+            if isinstance(entry, str):
+                if entry not in out:
+                    out.append(entry)
+            elif isinstance(entry, dict) and isinstance(entry.get("include-group"), str):
+                expand(entry["include-group"], (*seen, key))
+            else:
+                msg = f"dependency group {name!r} of {source} has an unreadable entry {entry!r}"
+                raise ConfigError(msg, hint='entries are requirements or {include-group = "name"}')
+
+    for name in names:
+        expand(name, ())
+    return out
+
+
 def expand_command(command: str, *, wheel: Path, project: Path | None) -> str:
     """Replace {wheel} and {project} in a test command (paths shell-quoted)."""
     command = command.replace("{wheel}", shlex.quote(str(wheel)))
@@ -374,48 +492,215 @@ def unpack_wheel(wheel: Path, site: Path) -> None:
             target.chmod(mode | 0o644 if mode else 0o644)
 
 
-def _probe(runner: roots.PythonRunner, cwd: Path) -> PythonFacts:
-    result = run(runner.command("-c", roots.probe_script()), env=runner.env, cwd=cwd, check=False,
-                 timeout=RUN_TIMEOUT)  # fmt: skip
+class TimedOut(Exception):
+    """A wheel's test went past its time limit (its process group was stopped)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"did not finish within {seconds:g} seconds")
+        self.seconds = seconds
+
+
+class Deadline:
+    """The time one wheel's test may still take: every step of it shares one limit."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        """Seconds left; TimedOut when there are none."""
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise TimedOut(self.seconds)
+        return left
+
+
+def _stream(line: str) -> None:
+    # -v shows the test Python's output as it comes (the CLI's logging is at INFO then).
+    if not line.startswith(IMPORT_MARK):
+        logger.info("  | %s", line)
+
+
+def _step(
+    argv: Sequence[str | Path],
+    *,
+    env: Mapping[str, str],
+    cwd: Path | None,
+    deadline: Deadline,
+    check: bool = False,
+) -> Any:
+    """Run one step of a wheel's test in its own process group, within the wheel's deadline."""
+    try:
+        return run(argv, env=env, cwd=cwd, check=check, timeout=deadline.left(), on_line=_stream)
+    except CommandFailedError as err:
+        if err.returncode == -1 and deadline.end <= time.monotonic():
+            raise TimedOut(deadline.seconds) from err
+        raise
+
+
+def _probe(runner: roots.PythonRunner, cwd: Path, deadline: Deadline) -> PythonFacts:
+    result = _step(runner.command("-c", roots.probe_script()), env=runner.env, cwd=cwd,
+                   deadline=deadline)  # fmt: skip
     if result.returncode != 0:
         msg = f"the test Python could not start (exit code {result.returncode})"
         raise UnreadableInputError(msg, hint=tail(result.stdout, 15))
     return parse_probe(result.stdout, runner.arch)
 
 
-def _host_runner(
-    wheel: Path, python: str, env: Mapping[str, str], work: Path, *, with_deps: bool, arch: str
-) -> roots.PythonRunner:
-    """A fresh venv of ``python`` with the wheel installed by pip.
+def pip_wheel(version: tuple[int, int], *, env: Mapping[str, str], cache: Path,
+              deadline: Deadline) -> Path:  # fmt: skip
+    """pip's own wheel for a Python version, downloaded once by the host's pip and cached.
 
-    The venv is made without pip and the host's pip installs into it (``pip --python``, pip
-    >= 22.3): seconds faster than seeding pip into every venv. Without a new enough pip on the
-    host, the venv gets its own pip.
+    The test Python runs pip from this file: neither a root nor a fresh venv has pip, and the
+    host's installed pip is never put on a test Python's path.
+    """
+    folder = cache / "pip" / f"py{version[0]}.{version[1]}"
+    found = sorted(folder.glob("pip-*.whl"), key=lambda p: parse_wheel_filename(p.name)[1])
+    if found:
+        return found[-1]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".download-", dir=folder) as temp:
+            where = Path(temp)
+            fetched = _step(
+                [sys.executable, "-m", "pip", "download", "pip", "--only-binary", ":all:",
+                 "--no-deps", "--python-version", f"{version[0]}.{version[1]}", "-q",
+                 "--dest", where],
+                env=env, cwd=where, deadline=deadline,
+            )  # fmt: skip
+            wheels = sorted(where.glob("pip-*.whl"))
+            if fetched.returncode != 0 or not wheels:
+                msg = f"cannot download pip for Python {version[0]}.{version[1]}"
+                raise CommandFailedError(
+                    msg, command=["pip", "download", "pip"], returncode=fetched.returncode,
+                    output=fetched.stdout,
+                    hint="the test requirements need pip from the package index; check the "
+                    "network and pip's index settings",
+                )  # fmt: skip
+            return wheels[-1].replace(folder / wheels[-1].name)
+    except OSError as err:
+        msg = f"cannot write pip's wheel into {folder}: {err}"
+        raise CacheError(msg, hint="check the cache folder's permissions and free space") from err
+
+
+def _pip_env(base: Mapping[str, str], caller: Mapping[str, str], cache: Path) -> dict[str, str]:
+    """The test Python's environment for pip: the caller's index settings, zigwheel's cache."""
+    out = dict(base)
+    out.update({key: caller[key] for key in _PIP_PASSED if caller.get(key)})
+    out.update({
+        "PIP_CACHE_DIR": str(cache / "pip" / "http"),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_NO_INPUT": "1",
+        "PIP_ROOT_USER_ACTION": "ignore",
+    })  # fmt: skip
+    return out
+
+
+@dataclass(frozen=True)
+class Install:
+    """What goes into a wheel's test environment besides the wheel."""
+
+    requires: tuple[str, ...] = ()
+    extras: tuple[str, ...] = ()
+    with_deps: bool = False
+
+    @property
+    def deps(self) -> bool:
+        """Whether pip resolves the wheel's own dependencies (extras need them)."""
+        return self.with_deps or bool(self.extras)
+
+    @property
+    def needs_pip(self) -> bool:
+        """Whether pip must run at all (else the wheel alone is installed, offline)."""
+        return self.deps or bool(self.requires)
+
+    def spec(self, wheel: Path) -> str:
+        """The wheel as pip names it, with its extras."""
+        return f"{wheel}[{','.join(self.extras)}]" if self.extras else str(wheel)
+
+
+def _pip_failed(what: str, result: Any, argv: Sequence[str | Path]) -> CommandFailedError:
+    msg = f"pip could not install {what} (exit code {result.returncode})"
+    return CommandFailedError(
+        msg, command=[str(a) for a in argv], returncode=result.returncode, output=result.stdout
+    )
+
+
+def _host_runner(
+    wheel: Path, python: str, env: Mapping[str, str], work: Path, *, install: Install,
+    arch: str, cache: Path, deadline: Deadline,
+) -> roots.PythonRunner:  # fmt: skip
+    """A fresh venv of ``python`` with pip (from its cached wheel), the wheel and the test
+    requirements installed by that venv's own pip.
+
+    Offline with nothing but the wheel to install and no cached pip wheel, the host's pip
+    installs the wheel into the venv (``pip --python``), which then has no pip.
     """
     venv = work / "venv"
     venv_python = venv / "bin" / "python"
-    options: list[str | Path] = ["install", "-q", "--disable-pip-version-check"]
-    if not with_deps:
-        options += ["--no-index", "--no-deps"]
-    run([python, "-m", "venv", "--without-pip", venv], env=env, timeout=RUN_TIMEOUT)
-    outside = run([python, "-m", "pip", "--python", venv_python, *options, wheel], env=env,
-                  cwd=work, check=False, timeout=RUN_TIMEOUT)  # fmt: skip
-    if outside.returncode != 0:
-        if "--python" not in outside.stdout and "No module named pip" not in outside.stdout:
-            msg = f"pip could not install {wheel.name} (exit code {outside.returncode})"
-            raise CommandFailedError(
-                msg,
-                command=[python, "-m", "pip", "install", str(wheel)],
-                returncode=outside.returncode,
-                output=outside.stdout,
-            )
-        logger.info("the host's pip has no --python option; seeding pip into the venv")
-        run([python, "-m", "venv", "--clear", venv], env=env, timeout=RUN_TIMEOUT)
-        run([venv_python, "-m", "pip", *options, wheel], env=env, cwd=work, timeout=RUN_TIMEOUT)
+    _step([python, "-m", "venv", "--without-pip", venv], env=env, cwd=work, deadline=deadline,
+          check=True)  # fmt: skip
     run_env = roots.python_env(env, {})
     run_env["PATH"] = f"{venv / 'bin'}:{env.get('PATH', '')}"
     run_env["VIRTUAL_ENV"] = str(venv)
-    return roots.PythonRunner((str(venv_python),), run_env, arch, "host")
+    runner = roots.PythonRunner((str(venv_python),), run_env, arch, "host")
+    pip_env = _pip_env(run_env, env, cache)
+    quiet: list[str | Path] = ["install", "-q"]
+    try:
+        version = parse_probe(_step([venv_python, "-c", roots.probe_script()], env=run_env,
+                                    cwd=work, deadline=deadline).stdout, arch).version  # fmt: skip
+        pip = pip_wheel(version, env=env, cache=cache, deadline=deadline)
+    except ZigwheelError:
+        if install.needs_pip:
+            raise
+        logger.warning("no pip wheel for the venv; the host's pip installs %s", wheel.name)
+        argv: list[str | Path] = [python, "-m", "pip", "--python", venv_python, *quiet,
+                                  "--no-index", "--no-deps", wheel]  # fmt: skip
+        done = _step(argv, env=env, cwd=work, deadline=deadline)
+        if done.returncode != 0:
+            raise _pip_failed(wheel.name, done, argv) from None
+        return runner
+    first: list[str | Path]
+    if install.deps:
+        first = [venv_python, "-c", _PIP_FROM_WHEEL, pip, *quiet, pip, install.spec(wheel),
+                 *install.requires]  # fmt: skip
+    else:
+        first = [venv_python, "-c", _PIP_FROM_WHEEL, pip, *quiet, "--no-index", "--no-deps",
+                 pip, wheel]  # fmt: skip
+    done = _step(first, env=pip_env, cwd=work, deadline=deadline)
+    if done.returncode != 0:
+        raise _pip_failed(wheel.name, done, first)
+    if install.requires and not install.deps:
+        second: list[str | Path] = [venv_python, "-m", "pip", *quiet, *install.requires]
+        done = _step(second, env=pip_env, cwd=work, deadline=deadline)
+        if done.returncode != 0:
+            raise _pip_failed("the test requirements " + " ".join(install.requires), done, second)
+    return runner
+
+
+def _root_install(
+    wheel: Path, runner: roots.PythonRunner, python: PythonFacts, work: Path, *,
+    env: Mapping[str, str], install: Install, cache: Path, deadline: Deadline,
+) -> None:  # fmt: skip
+    """Put the wheel (and what it needs) into the root's site folder, with the root's pip.
+
+    pip runs in the root's own interpreter, so markers and platform tags are the target's.
+    """
+    site = work / "site"
+    if not install.deps:
+        unpack_wheel(wheel, site)
+    if not install.needs_pip:
+        return
+    pip = pip_wheel(python.version, env=env, cache=cache, deadline=deadline)
+    what = [install.spec(wheel)] if install.deps else []
+    argv = runner.command("-c", _PIP_FROM_WHEEL, str(pip), "install", "-q", "--target",
+                          str(site), str(pip), *what, *install.requires)  # fmt: skip
+    done = _step(argv, env=_pip_env(runner.env, env, cache), cwd=work, deadline=deadline)
+    if done.returncode != 0:
+        raise _pip_failed(" ".join([*what, *install.requires]) or wheel.name, done, argv)
+    if python.version < (3, 10):
+        # `python -m pip` in the tests: tell this pip what the bootstrap told the first one.
+        (site / "sitecustomize.py").write_text(_SITECUSTOMIZE_PIP)
 
 
 def _prepare(
@@ -426,6 +711,7 @@ def _prepare(
     work: Path,
     host_python: str,
     host: Host,
+    deadline: Deadline,
 ) -> tuple[roots.PythonRunner, PythonFacts] | None:
     """Find the test Python and probe it; on failure fill ``result`` and return None."""
     try:
@@ -437,14 +723,14 @@ def _prepare(
             site = work / "site"
             site.mkdir()
             runner = roots.root_runner(root, env=env, site_dir=site, host=host)
-        return runner, _probe(runner, work / "cwd")
+        return runner, _probe(runner, work / "cwd", deadline)
     except ToolchainError as err:  # e.g. qemu missing: the wheel was not tested
         # The hint is the way out (install qemu-user-static): the report keeps it.
         result.reason = f"{err}; {err.hint}" if err.hint else str(err)
     except ZigwheelError as err:
         result.status, result.reason = FAILED, f"the test environment failed: {err}"
         if isinstance(err, CommandFailedError):
-            result.output = tail(err.output, 30)
+            result.output = err.output
         elif err.hint:
             result.output = err.hint
     return None
@@ -458,7 +744,9 @@ def _install(
     work: Path,
     *,
     env: Mapping[str, str],
-    with_deps: bool,
+    install: Install,
+    cache: Path,
+    deadline: Deadline,
 ) -> roots.PythonRunner | None:
     """Check that the Python can load the wheel, then install it; None (result filled) if not."""
     if runner.root is not None and not roots.check_stdlib_inside(runner.root, python.stdlib):
@@ -469,17 +757,21 @@ def _install(
     if refusal is not None:
         result.reason = f"{wheel.path.name}: not tested: {refusal}"
         return None
-    if runner.root is not None:
-        unpack_wheel(wheel.path, work / "site")
-    else:
-        try:
-            runner = _host_runner(
-                wheel.path, runner.argv[0], env, work, with_deps=with_deps, arch=runner.arch
-            )
-        except CommandFailedError as err:
-            result.status, result.reason = FAILED, f"installing the wheel failed: {err}"
-            result.output = tail(err.output, 30)
-            return None
+    try:
+        if runner.root is not None:
+            _root_install(wheel.path, runner, python, work, env=env, install=install,
+                          cache=cache, deadline=deadline)  # fmt: skip
+        else:
+            runner = _host_runner(wheel.path, runner.argv[0], env, work, install=install,
+                                  arch=runner.arch, cache=cache, deadline=deadline)  # fmt: skip
+    except CommandFailedError as err:
+        result.status, result.reason = FAILED, f"installing the wheel failed: {err}"
+        result.output = err.output
+        return None
+    except ZigwheelError as err:
+        result.status, result.reason = FAILED, f"installing the wheel failed: {err}"
+        result.output = err.hint or ""
+        return None
     return runner
 
 
@@ -530,6 +822,10 @@ def run_wheel_test(
     host_python: str = "python3",
     with_deps: bool = False,
     host: Host | None = None,
+    requires: Sequence[str] = (),
+    extras: Sequence[str] = (),
+    timeout: float = RUN_TIMEOUT,
+    cache: Path | None = None,
 ) -> WheelTestResult:
     """Install one wheel into a throwaway environment and import its extension modules.
 
@@ -537,9 +833,13 @@ def run_wheel_test(
     wheel for another architecture uses a cached root of that architecture from ``roots_dir``
     (under qemu-user). With ``root``: the wheel is unpacked into a temporary site folder for
     the root's Python, which runs through the root's own loader (same architecture) or under
-    qemu-user. ``command`` (a shell command; ``python`` on PATH is the test Python) runs after
-    the imports. A wheel the Python cannot load by its tags is not tested, with the reason.
-    ``host`` is the machine the test runs on (default: this one, detected).
+    qemu-user. ``requires`` (and the wheel's ``extras``, and its dependencies with
+    ``with_deps``) are installed by the test Python's own pip. ``command`` (a shell command;
+    ``python`` on PATH is the test Python) runs after the imports, in a fresh empty folder.
+    A wheel the Python cannot load by its tags is not tested, with the reason. The whole test
+    of the wheel has ``timeout`` seconds: then its process group is stopped and it FAILs.
+    ``host`` is the machine the test runs on (default: this one, detected); ``cache`` is where
+    pip's wheel and downloads are kept (default: zigwheel's cache).
     """
     host = Host.detect(env) if host is None else host
     result = WheelTestResult(wheel=wheel_path.name, path=wheel_path, status=NOT_TESTED)
@@ -552,48 +852,80 @@ def run_wheel_test(
     if root is None and host.arch not in wheel.arches and "any" not in wheel.arches:
         root = pick_cached_root(wheel, roots_dir)
         if root is None:
-            arch = result.arch
-            row = lookup(arch)
-            debian_arch = row.debian if row is not None else arch
-            release = load_recipe().release_for(debian_arch, SUGGESTED_RELEASE)
-            result.reason = (
-                f"{arch}: not tested, no --root given and no cached root for {arch} "
-                f"(build one with `zigwheel root debian --release {release} --arch {debian_arch}`)"
-            )
+            result.reason = no_root_reason(wheel, roots_dir)
             return result
+    if cache is None:
+        from zigwheel.cache import default_cache_dir  # noqa: PLC0415
+
+        cache = default_cache_dir(env)
+    install = Install(tuple(requires), tuple(extras), with_deps)
+    deadline = Deadline(timeout)
     with tempfile.TemporaryDirectory(prefix="zigwheel-test-") as temp:
         work = Path(temp)
         cwd = work / "cwd"
         cwd.mkdir()
-        prepared = _prepare(
-            result,
-            root=root,
-            env=env,
-            work=work,
-            host_python=host_python,
-            host=host,
-        )
-        if prepared is None:
+        try:
+            prepared = _prepare(result, root=root, env=env, work=work, host_python=host_python,
+                                host=host, deadline=deadline)  # fmt: skip
+            if prepared is None:
+                return result
+            runner, python = prepared
+            result.kind, result.python, result.libc = runner.kind, python.describe(), python.libc
+            result.environment = _describe(runner, python)
+            installed = _install(result, wheel, runner, python, work, env=env, install=install,
+                                 cache=cache, deadline=deadline)  # fmt: skip
+            if installed is None:
+                return result
+            return _run_tests(result, wheel=wheel, runner=installed, python=python, work=work,
+                              cwd=cwd, command=command, project=project, with_deps=with_deps,
+                              deadline=deadline)  # fmt: skip
+        except TimedOut as err:
+            result.status, result.timed_out = FAILED, True
+            result.reason = (
+                f"timeout: the test {err} (its processes were stopped; raise --timeout or "
+                "test-timeout)"
+            )
             return result
-        runner, python = prepared
-        result.kind, result.python, result.libc = runner.kind, python.describe(), python.libc
-        result.environment = _describe(runner, python)
-        installed = _install(result, wheel, runner, python, work, env=env, with_deps=with_deps)
-        if installed is None:
-            return result
-        return _run_tests(
-            result,
-            wheel=wheel,
-            runner=installed,
-            python=python,
-            work=work,
-            cwd=cwd,
-            command=command,
-            project=project,
-        )
 
 
 run_wheel_test.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def no_root_reason(wheel: WheelFacts, roots_dir: Path | None) -> str:
+    """Why a foreign-architecture wheel found no cached root: what is cached, what would serve."""
+    arch = ",".join(sorted(wheel.arches - {"any"}))
+    row = lookup(arch)
+    debian_arch = row.debian if row is not None else arch
+    recipe = load_recipe()
+    cached = []
+    for root in roots.roots_for_arch(roots_dir, arch) if roots_dir is not None else []:
+        marker = roots.read_marker(root) or {}
+        cached.append(f"{root.name} (Python {marker.get('python', '?')}, "
+                      f"{marker.get('glibc', 'libc unknown')})")  # fmt: skip
+    serving = []
+    for release, python in RELEASE_PYTHONS.items():
+        if debian_arch not in recipe.releases.get(release, ()):
+            continue
+        facts = PythonFacts(python, "cpython", RELEASE_GLIBC[release], arch, "", "")
+        if incompatibility(wheel, facts) is None:
+            serving.append(release)
+    have = f"cached for {arch}: {', '.join(cached)}, none fits the wheel" if cached else (
+        f"no cached root for {arch}")
+    if serving:
+        release = SUGGESTED_RELEASE if SUGGESTED_RELEASE in serving else serving[-1]
+        version = ".".join(map(str, RELEASE_PYTHONS[release]))
+        fix = (f"Debian {release} {debian_arch} (Python {version}) would serve: build it with "
+               f"`zigwheel root debian --release {release} --arch {debian_arch}`")  # fmt: skip
+    else:
+        fix = f"no Debian release zigwheel knows has a Python for {wheel.path.name}"
+    return f"{arch}: not tested, no --root given; {have}; {fix}"
+
+
+# The python3 and glibc of each Debian release zigwheel builds roots of.
+RELEASE_PYTHONS: dict[str, tuple[int, int]] = {
+    "bullseye": (3, 9), "bookworm": (3, 11), "trixie": (3, 13),
+}  # fmt: skip
+RELEASE_GLIBC = {"bullseye": "glibc 2.31", "bookworm": "glibc 2.36", "trixie": "glibc 2.41"}
 
 
 def _run_tests(
@@ -606,16 +938,18 @@ def _run_tests(
     cwd: Path,
     command: str | None,
     project: Path | None,
+    with_deps: bool,
+    deadline: Deadline,
 ) -> WheelTestResult:
     outputs = []
     if wheel.modules:
-        smoke = run(runner.command("-c", _SMOKE, *wheel.modules), env=runner.env, cwd=cwd,
-                    check=False, timeout=RUN_TIMEOUT)  # fmt: skip
+        smoke = _step(runner.command("-c", _SMOKE, *wheel.modules), env=runner.env, cwd=cwd,
+                      deadline=deadline)  # fmt: skip
         result.modules = parse_import_results(smoke.stdout)
         outputs.append(smoke.stdout)
         if len(result.modules) != len(wheel.modules) or not all(m.ok for m in result.modules):
             result.status = FAILED
-            result.reason = failure_reason(result.modules, python) or (
+            result.reason = failure_reason(result.modules, python, wheel, with_deps=with_deps) or (
                 f"the import smoke test exited with code {smoke.returncode}"
             )
             result.output = _readable("\n".join(outputs))
@@ -631,13 +965,15 @@ def _run_tests(
         shell_env["PATH"] = f"{bin_dir}:{shell_env.get('PATH', '')}"
         expanded = expand_command(command, wheel=wheel.path, project=project)
         result.command = expanded
-        done = run(["sh", "-c", expanded], env=shell_env, cwd=cwd, check=False,
-                   timeout=RUN_TIMEOUT)  # fmt: skip
+        done = _step(["sh", "-c", expanded], env=shell_env, cwd=cwd, deadline=deadline)
         outputs.append(done.stdout)
         result.command_ok = done.returncode == 0
         if not result.command_ok:
             result.status = FAILED
             result.reason = f"the test command exited with code {done.returncode}"
+            hint = missing_dependency_hint(done.stdout, wheel, with_deps=with_deps)
+            if hint:
+                result.reason += f"; {hint}"
             result.output = _readable("\n".join(outputs))
             return result
     if not wheel.modules and not command:

@@ -265,3 +265,93 @@ def test_pick_cached_root_takes_one_whose_python_and_glibc_fit(tmp_path: Path) -
     assert wheeltest.pick_cached_root(needs_new_glibc, tmp_path) == newer
     assert wheeltest.pick_cached_root(facts("cp312-cp312-manylinux_2_17_aarch64"), tmp_path) is None
     assert wheeltest.pick_cached_root(facts("cp39-abi3-manylinux_2_17_s390x"), tmp_path) is None
+
+
+def test_dependency_groups_follow_includes_in_order() -> None:
+    pyproject = {
+        "dependency-groups": {
+            "Test": ["pytest>=8", {"include-group": "typing"}],
+            "typing": ["mypy", "pytest>=8"],
+        }
+    }
+    assert wheeltest.dependency_groups(pyproject, ["test"], source="p") == ["pytest>=8", "mypy"]
+    with pytest.raises(ConfigError, match="no dependency group 'docs'") as err:
+        wheeltest.dependency_groups(pyproject, ["docs"], source="p")
+    assert "test, typing" in (err.value.hint or "")
+    looped = {"dependency-groups": {"a": [{"include-group": "b"}], "b": [{"include-group": "a"}]}}
+    with pytest.raises(ConfigError, match="includes itself"):
+        wheeltest.dependency_groups(looped, ["a"], source="p")
+
+
+def test_a_missing_module_names_the_wheels_runtime_dependencies_and_the_flag() -> None:
+    wheel = wheeltest.WheelFacts(
+        Path("pendulum-3.0-cp311-cp311-manylinux_2_17_x86_64.whl"), frozenset(), ("pendulum",),
+        ("python-dateutil>=2.6", "tzdata>=2020.1", "pytest; extra == 'test'"),
+    )  # fmt: skip
+    output = "ModuleNotFoundError: No module named 'dateutil'"
+    hint = wheeltest.missing_dependency_hint(output, wheel, with_deps=False)
+    assert "python-dateutil, tzdata (Requires-Dist)" in hint
+    assert "--with-deps" in hint
+    assert "pytest" not in hint  # an extra's requirement is not a runtime dependency
+    assert wheeltest.missing_dependency_hint(output, wheel, with_deps=True) == ""
+    assert wheeltest.missing_dependency_hint("ImportError: x", wheel, with_deps=False) == ""
+    module = wheeltest.ModuleResult("pendulum", ok=False, detail=output)
+    reason = wheeltest.failure_reason([module], BULLSEYE, wheel)
+    assert reason.startswith("import pendulum failed: ModuleNotFoundError")
+    assert "--with-deps" in reason
+
+
+def test_the_install_plan_needs_pip_only_for_requirements_or_dependencies() -> None:
+    assert not wheeltest.Install().needs_pip
+    assert wheeltest.Install(requires=("pytest",)).needs_pip
+    with_extras = wheeltest.Install(extras=("test", "fast"))
+    assert with_extras.deps  # pip resolves the extras' requirements: the wheel's own deps too
+    assert with_extras.spec(Path("/d/x.whl")) == "/d/x.whl[test,fast]"
+
+
+def test_the_wheels_project_folder_is_the_one_naming_its_distribution(tmp_path: Path) -> None:
+    wheel = Path("tiny_ext-0.1-cp39-abi3-manylinux_2_17_x86_64.whl")
+    assert not wheeltest.wheel_project_folder(tmp_path, wheel)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "Tiny.Ext"\n')
+    assert wheeltest.wheel_project_folder(tmp_path, wheel)
+    (tmp_path / "pyproject.toml").write_text("[project\n")
+    assert not wheeltest.wheel_project_folder(tmp_path, wheel)
+
+
+def test_not_tested_names_the_cached_roots_and_the_release_that_would_serve(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "debian-bookworm-arm64"
+    root.mkdir()
+    marker = {"arch": "aarch64", "python": "3.11", "glibc": "glibc 2.36"}
+    (root / ".zigwheel-root.json").write_text(json.dumps(marker))
+    cp39 = facts("cp39-cp39-manylinux_2_17_aarch64")
+    assert wheeltest.pick_cached_root(cp39, tmp_path) is None
+    reason = wheeltest.no_root_reason(cp39, tmp_path)
+    assert "debian-bookworm-arm64 (Python 3.11, glibc 2.36), none fits the wheel" in reason
+    assert "Debian bullseye arm64 (Python 3.9) would serve" in reason
+    assert "--release bullseye --arch arm64" in reason
+    cp313 = facts("cp313-cp313-manylinux_2_17_riscv64")
+    assert "Debian trixie riscv64 (Python 3.13)" in wheeltest.no_root_reason(cp313, tmp_path)
+    assert "no cached root for riscv64" in wheeltest.no_root_reason(cp313, tmp_path)
+    abi3 = facts("cp39-abi3-manylinux_2_17_aarch64")
+    assert wheeltest.pick_cached_root(abi3, tmp_path) == root
+
+
+def test_the_deadline_is_shared_by_a_wheels_steps() -> None:
+    deadline = wheeltest.Deadline(0.0)
+    with pytest.raises(wheeltest.TimedOut, match="within 0 seconds"):
+        deadline.left()
+    assert wheeltest.Deadline(60).left() > 59
+
+
+def test_a_run_with_only_untested_wheels_fails_only_when_strict() -> None:
+    from zigwheel.api import TestRun  # noqa: PLC0415
+
+    untested = wheeltest.WheelTestResult("a.whl", Path("a.whl"), wheeltest.NOT_TESTED)
+    passed = wheeltest.WheelTestResult("b.whl", Path("b.whl"), wheeltest.PASSED)
+    failed = wheeltest.WheelTestResult("c.whl", Path("c.whl"), wheeltest.FAILED)
+    assert TestRun((untested,)).ok()
+    assert not TestRun((untested,)).ok(strict=True)
+    assert TestRun((passed, untested)).ok()
+    assert not TestRun((passed, failed)).ok()
