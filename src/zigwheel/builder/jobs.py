@@ -31,7 +31,7 @@ from zigwheel.errors import (
 )
 from zigwheel.explain import Explanation, explain, explain_by_id
 from zigwheel.resources import load_toml, parse_toml_text, toolchains_dir
-from zigwheel.toolchain.rustenv import choose_rustc
+from zigwheel.toolchain.rustenv import choose_rustc, missing_pin_error
 from zigwheel.toolchain.shims import install_shims
 from zigwheel.toolchain.targets import Target, default_policy, parse_arch, resolve_target
 from zigwheel.toolchain.zig import Zig, locate_zig
@@ -362,9 +362,16 @@ def plan_build(project: Project, settings: BuildSettings, env: Mapping[str, str]
         raise ToolchainError(msg, hint="install Rust (https://rustup.rs), then run zigwheel doctor")
     # A RUSTC in [tool.zigwheel] environment is as much the user's choice as one in the shell.
     rust_env = {**env, **settings.environment}
+    # cargo runs in the project folder, where a rust-toolchain file may pin a toolchain: a
+    # missing one is said now, by name, not as cargo's failure minutes into the build.
+    pin_error = missing_pin_error(
+        project.directory, rust_env, list(dict.fromkeys(t.rust_triple for t in targets))
+    )
+    if pin_error is not None:
+        raise pin_error
     jobs: list[BuildJob] = []
     for target in targets:
-        choice = choose_rustc(target.rust_triple, rust_env)
+        choice = choose_rustc(target.rust_triple, rust_env, cwd=project.directory)
         if choice.rustc is None:
             raise choice.error(rust_env)
         jobs.append(BuildJob(target, interpreters, choice.override))

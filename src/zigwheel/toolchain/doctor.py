@@ -8,13 +8,20 @@ import os
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from zigwheel import _proc
 from zigwheel.cache import cache_root
 from zigwheel.errors import ZigwheelError
 from zigwheel.host import Host
 from zigwheel.platforms import find_qemu, qemu_programs
-from zigwheel.toolchain.rustenv import SYSTEM_RUSTC_CANDIDATES, choose_rustc, default_rustc
+from zigwheel.toolchain.rustenv import (
+    SYSTEM_RUSTC_CANDIDATES,
+    choose_rustc,
+    default_rustc,
+    find_toolchain_pin,
+    missing_pin_error,
+)
 from zigwheel.toolchain.targets import Arch, Target, parse_arch
 from zigwheel.toolchain.zig import locate_zig
 
@@ -112,9 +119,11 @@ def check_maturin() -> Check:
     return Check("maturin", OK, f"maturin {version}")
 
 
-def _tool_version(argv: Sequence[str], env: Mapping[str, str]) -> str | None:
+def _tool_version(
+    argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None
+) -> str | None:
     try:
-        result = _proc.run(argv, env=env, check=False, timeout=60)
+        result = _proc.run(argv, env=env, cwd=cwd, check=False, timeout=60)
     except ZigwheelError:
         return None
     if result.returncode != 0:
@@ -122,10 +131,10 @@ def _tool_version(argv: Sequence[str], env: Mapping[str, str]) -> str | None:
     return result.stdout.strip().splitlines()[0] if result.stdout.strip() else None
 
 
-def check_cargo(env: Mapping[str, str]) -> Check:
-    """cargo on PATH."""
+def check_cargo(env: Mapping[str, str], cwd: Path | None = None) -> Check:
+    """cargo on PATH (run in ``cwd``, where a toolchain pin applies)."""
     cargo = env.get("CARGO") or _which("cargo", env)
-    version = _tool_version([cargo, "--version"], env) if cargo else None
+    version = _tool_version([cargo, "--version"], env, cwd) if cargo else None
     if version is None:
         return Check("cargo", MISSING, "cargo was not found", "install Rust: https://rustup.rs")
     return Check("cargo", OK, version)
@@ -135,6 +144,8 @@ def check_rust_targets(
     targets: Sequence[Target],
     env: Mapping[str, str],
     system: Sequence[str] = SYSTEM_RUSTC_CANDIDATES,
+    *,
+    cwd: Path | None = None,
 ) -> list[Check]:
     """cargo's rustc, and for every target the rustc build will use (rustenv.choose_rustc).
 
@@ -146,7 +157,7 @@ def check_rust_targets(
     label = "RUSTC" if explicit else "rustc"
     if default is None:
         return [Check("rustc", MISSING, "rustc was not found", "install Rust: https://rustup.rs")]
-    version = _tool_version([default, "--version"], env)
+    version = _tool_version([default, "--version"], env, cwd)
     checks: list[Check] = []
     if version is None:
         fix = "unset RUSTC or point it at a working rustc" if explicit else "reinstall Rust"
@@ -154,7 +165,7 @@ def check_rust_targets(
     else:
         checks.append(Check(label, OK, f"{version} at {default}"))
     for triple in sorted({target.rust_triple for target in targets}):
-        choice = choose_rustc(triple, env, system)
+        choice = choose_rustc(triple, env, system, cwd=cwd)
         if choice.rustc is None:
             where = f"{default}" if choice.default_runs else f"{default} (which does not run)"
             checks.append(Check(triple, MISSING, f"no std for {where}", choice.fix(env)))
@@ -192,10 +203,41 @@ def check_qemu(targets: Sequence[Target], env: Mapping[str, str], host: Host) ->
     return checks
 
 
-def run_doctor(targets: Sequence[Target], env: Mapping[str, str], host: Host) -> DoctorReport:
-    """Run every check for building ``targets`` on ``host`` (whose programs ``env`` finds)."""
-    checks = [check_host(host), check_zig(env), check_cache(env), check_maturin(), check_cargo(env)]
-    checks += check_rust_targets(targets, env)
+def check_toolchain_pin(
+    targets: Sequence[Target], env: Mapping[str, str], folder: Path
+) -> Check | None:
+    """A rust-toolchain file pinning a toolchain in ``folder``: installed, or the step to take."""
+    pin = find_toolchain_pin(folder, env)
+    if pin is None:
+        return None
+    triples = sorted({target.rust_triple for target in targets})
+    error = missing_pin_error(folder, env, triples)
+    if error is not None:
+        return Check("rust toolchain", MISSING, str(error), error.hint or "")
+    return Check("rust toolchain", OK, f"{pin.channel} (pinned by {pin.file})")
+
+
+def run_doctor(
+    targets: Sequence[Target], env: Mapping[str, str], host: Host, folder: Path | None = None
+) -> DoctorReport:
+    """Run every check for building ``targets`` on ``host`` (whose programs ``env`` finds).
+
+    ``folder`` (default: the current one) is where cargo would run: a toolchain pinned there
+    is the one checked.
+    """
+    here = folder if folder is not None else Path.cwd()
+    checks = [check_host(host), check_zig(env), check_cache(env), check_maturin()]
+    pin = check_toolchain_pin(targets, env, here)
+    if pin is not None:
+        checks.append(pin)
+    if pin is not None and pin.status == MISSING:
+        # cargo and rustc do not run here at all: saying "not found" would send the user to
+        # reinstall Rust.
+        detail = "not checked: the pinned toolchain is not installed"
+        checks.append(Check("cargo, rustc and targets", INFO, detail))
+    else:
+        checks.append(check_cargo(env, here))
+        checks += check_rust_targets(targets, env, cwd=here)
     checks += check_qemu(targets, env, host)
     return DoctorReport(checks)
 

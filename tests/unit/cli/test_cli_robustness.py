@@ -242,3 +242,63 @@ def test_publish_names_an_invalid_sdist_project_name(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "'Bad Name' is not a valid project name" in " ".join(result.stdout.split())
     assert "spells this sdist" not in result.stdout
+
+
+needs_rustup = pytest.mark.skipif(
+    __import__("shutil").which("rustup") is None, reason="rustup reads rust-toolchain files"
+)
+# A toolchain no machine keeps installed; rustup must not fetch it while the test asks about it.
+OLD_CHANNEL = "1.60.0"
+NO_AUTO_INSTALL = {"RUSTUP_AUTO_INSTALL": "0"}
+
+
+@needs_rustup
+def test_build_names_a_pinned_toolchain_that_is_not_installed(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    (project / "rust-toolchain.toml").write_text(f'[toolchain]\nchannel = "{OLD_CHANNEL}"\n')
+    result = zigwheel(
+        "build", str(project), "-t", "x86_64", "--print-plan", env=NO_AUTO_INSTALL
+    )
+    assert_no_traceback(result)
+    assert result.returncode == 3, result.stderr
+    text = " ".join(result.stderr.split())
+    assert f"pins the Rust toolchain '{OLD_CHANNEL}', which is not installed" in text
+    assert f"rustup toolchain install {OLD_CHANNEL}" in text
+    assert "RUSTUP_TOOLCHAIN=" in text
+    # The user's own choice of toolchain wins over the file, as it does for rustup.
+    chosen = zigwheel(
+        "build", str(project), "-t", "x86_64", "--print-plan",
+        env={**NO_AUTO_INSTALL, "RUSTUP_TOOLCHAIN": "stable"},
+    )  # fmt: skip
+    assert chosen.returncode == 0, chosen.stderr
+
+
+@needs_rustup
+def test_doctor_names_a_pinned_toolchain_that_is_not_installed(tmp_path: Path) -> None:
+    (tmp_path / "rust-toolchain").write_text(f"{OLD_CHANNEL}\n")
+    result = zigwheel("doctor", "-t", "x86_64", cwd=tmp_path, env=NO_AUTO_INSTALL)
+    assert result.returncode == 1
+    assert f"missing  rust toolchain: {tmp_path / 'rust-toolchain'} pins" in result.stdout
+    assert f"rustup toolchain install {OLD_CHANNEL}" in result.stdout
+    assert "cargo was not found" not in result.stdout
+    assert "reinstall Rust" not in result.stdout
+
+
+@needs_rustup
+def test_a_pinned_toolchain_is_never_replaced_by_another_rustc(tmp_path: Path) -> None:
+    import subprocess as sp  # noqa: PLC0415
+
+    from zigwheel.toolchain.rustenv import choose_rustc  # noqa: PLC0415
+
+    installed = sp.run(["rustup", "toolchain", "list"], capture_output=True, text=True, check=True)
+    channel = installed.stdout.split()[0].split("-")[0]
+    (tmp_path / "rust-toolchain.toml").write_text(f'[toolchain]\nchannel = "{channel}"\n')
+    # No rustup toolchain has the std of this triple unless added on purpose.
+    triple = "s390x-unknown-linux-gnu"
+    choice = choose_rustc(triple, dict(os.environ), cwd=tmp_path)
+    if choice.rustc is not None and choice.pin is None:
+        pytest.skip(f"the pinned toolchain has the {triple} std")
+    assert choice.rustc is None
+    assert choice.pin is not None
+    assert choice.pin.channel == channel
+    assert f"rustup target add --toolchain {channel} {triple}" in choice.fix(os.environ)
