@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from zigwheel.release.workflow import (
     NO_PROJECT,
@@ -78,3 +79,54 @@ def test_actionlint_does_reject_a_broken_workflow(tmp_path: Path) -> None:
     result = _lint(path)
     assert result.returncode == 1
     assert "wheelz" in result.stdout
+
+
+ACTION = Path(__file__).resolve().parents[2] / "action.yml"
+
+
+def _repository_using_the_action(tmp_path: Path, workflow: str) -> Path:
+    """A repository with zigwheel's action.yml at its root: actionlint checks a `uses: ./`
+    step's inputs against that file."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=60)
+    shutil.copy(ACTION, tmp_path / "action.yml")
+    path = tmp_path / ".github" / "workflows" / "wheels.yml"
+    path.parent.mkdir(parents=True)
+    path.write_text(workflow)
+    return path
+
+
+@pytest.mark.parametrize("facts", [NO_PROJECT, CRATE, ABI3])
+def test_a_workflow_using_the_action_passes_actionlint(tmp_path: Path, facts: ProjectFacts) -> None:
+    targets = resolve_targets(["x86_64", "aarch64", "s390x"], GLIBC_MUSL)
+    text = render_github_workflow(targets, use_action=True, action_ref="./", facts=facts,
+                                  zigwheel_requirement="zigwheel==0.1.0",
+                                  all_platforms=True)  # fmt: skip
+    result = _lint(_repository_using_the_action(tmp_path, text))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+
+
+def test_actionlint_checks_the_inputs_against_action_yml(tmp_path: Path) -> None:
+    """The action's inputs really are read: an input action.yml lacks is an error."""
+    text = render_github_workflow(resolve_targets(["x86_64"], ["manylinux_2_17"]),
+                                  use_action=True, action_ref="./")  # fmt: skip
+    assert "    free-threaded: " in text
+    path = _repository_using_the_action(tmp_path, text.replace("free-threaded:", "free-thread:"))
+    result = _lint(path)
+    assert result.returncode == 1
+    assert 'input "free-thread" is not defined in action' in result.stdout
+
+
+def test_a_hand_written_workflow_with_every_input_passes_actionlint(tmp_path: Path) -> None:
+    action = yaml.safe_load(ACTION.read_text(encoding="utf-8"))
+    inputs = "\n".join(f"          {name}: x" for name in action["inputs"])
+    workflow = (
+        "name: build\non: push\npermissions:\n  contents: read\njobs:\n  wheels:\n"
+        "    runs-on: ubuntu-24.04\n    steps:\n      - uses: actions/checkout@v4.2.2\n"
+        f"      - id: zw\n        uses: ./\n        with:\n{inputs}\n"
+        "      - run: echo \"$WHEELS\"\n        env:\n"
+        "          WHEELS: ${{ steps.zw.outputs.wheels }} ${{ steps.zw.outputs.rust-targets }}\n"
+    )
+    result = _lint(_repository_using_the_action(tmp_path, workflow))
+    assert result.returncode == 0, result.stdout + result.stderr
+

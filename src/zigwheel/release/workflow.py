@@ -26,7 +26,13 @@ from zigwheel.builder.settings import Defaults, resolve, setting
 from zigwheel.errors import ConfigError, DataError
 from zigwheel.platforms import Libc
 from zigwheel.resources import data_dir, load_toml, parse_toml_text
-from zigwheel.toolchain.targets import Target, default_policy, parse_arch, resolve_target
+from zigwheel.toolchain.targets import (
+    Target,
+    default_policy,
+    parse_arch,
+    parse_policy,
+    resolve_target,
+)
 
 SCHEMA = 1
 DEFAULT_TARGETS = ("x86_64", "aarch64")
@@ -655,6 +661,9 @@ def render_github_workflow(
                 "action_ref": check_action_ref(action_ref or default_action_ref(settings)),
                 "interpreters": ",".join(facts.interpreters),
                 "free_threaded": ",".join(facts.free_threaded),
+                # Unless told otherwise the action installs its own copy of zigwheel.
+                "action_extra": f'zigwheel-version: "{common["zigwheel_requirement"]}"'
+                if zigwheel_requirement else "",
             })  # fmt: skip
         else:
             build_steps = render("github-build-steps.yml", {
@@ -760,6 +769,45 @@ def _other_platform_jobs(
             "job": job, "matrix": include, "pythons": pythons, "maturin_steps": steps,
         })  # fmt: skip
     return jobs
+
+
+# -- zigwheel's GitHub Action (action.yml) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionPlan:
+    """What the composite action builds: targets, the policy option, the Rust targets to add."""
+
+    targets: tuple[Target, ...]
+    policy_args: tuple[str, ...]  # ("--musllinux", "musllinux_1_2"), or () for each arch's own
+
+    def github_output(self) -> str:
+        """``name=value`` lines for $GITHUB_OUTPUT."""
+        arches = dict.fromkeys(target.arch.value for target in self.targets)
+        rust = dict.fromkeys(target.rust_triple for target in self.targets)
+        platforms = "-".join(target.platform_tag for target in self.targets)
+        return "\n".join([
+            f"targets={','.join(arches)}",
+            f"policy-args={shlex.join(self.policy_args)}",
+            f"rust-targets={' '.join(rust)}",
+            f"cache-key={hashlib.sha256(platforms.encode()).hexdigest()[:16]}",
+            f"version={__version__}",
+        ]) + "\n"  # fmt: skip
+
+
+def action_plan(targets: str, policy: str, directory: Path, *, host_arch: str) -> ActionPlan:
+    """The action's inputs resolved: given, else [tool.zigwheel], else the runner's architecture."""
+    facts = read_project_facts(directory)
+    names = [item for item in targets.replace(",", " ").split() if item]
+    arches = [parse_arch(name).value for name in names or facts.targets or [host_arch]]
+    chosen = policy.strip() or facts.policy
+    if chosen:
+        parsed = parse_policy(chosen)
+        resolved = resolve_targets(list(dict.fromkeys(arches)), [parsed.name])
+        option = "--musllinux" if parsed.libc is Libc.MUSL else "--manylinux"
+        return ActionPlan(tuple(resolved), (option, parsed.name))
+    arches = list(dict.fromkeys(arches))
+    return ActionPlan(tuple(resolve_target(a, default_policy(parse_arch(a))) for a in arches), ())
 
 
 # -- comparing an existing workflow with what this zigwheel writes -----------------------------
