@@ -26,6 +26,7 @@ from zigwheel.compliance.select import (
     no_native_code,
     purelib_finding,
     select_elves,
+    suffix_findings,
 )
 from zigwheel.compliance.words import one_line, render_finding
 from zigwheel.errors import UnreadableInputError
@@ -58,7 +59,7 @@ def check_wheel(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> WheelReport:
             content = read_wheel(archive)
     except UnreadableInputError as err:
         return _unreadable(path, FindingKind.WHEEL_UNREADABLE, claimed=claimed, error=str(err))
-    return _Verdict(path, claimed, content).report()
+    return _Verdict(path, claimed, content, name.pythons).report()
 
 
 def _unreadable(
@@ -81,10 +82,17 @@ def _unreadable(
 class _Verdict:
     """The stages run in order on one wheel's content; each stage's findings are kept in order."""
 
-    def __init__(self, path: Path, claimed: list[str], content: WheelContent) -> None:
+    def __init__(
+        self,
+        path: Path,
+        claimed: list[str],
+        content: WheelContent,
+        pythons: Sequence[tuple[str, str]] = (),
+    ) -> None:
         self.path = path
         self.claimed = claimed
         self.content = content
+        self.pythons = tuple(pythons)
         self.tags: tuple[PlatformTag, ...] = tuple(parse_platform_tag(t) for t in claimed)
 
     def report(self) -> WheelReport:
@@ -109,6 +117,9 @@ class _Verdict:
             policy = f"linux_{arch}" if arch else UNKNOWN_POLICY
             return self._report(policy, holds=False, findings=findings, notes=notes)
         assert selection.arch is not None  # set by the first accepted ELF
+        findings += suffix_findings(
+            selection.accepted, self.pythons, selection.arch, selection.libc
+        )
         # auditwheel falls back to the host's libc; zigwheel assumes glibc
         policies = ladder(selection.libc or GLIBC, selection.arch)
         resolution = resolve_libraries(selection.accepted, content.elves, content.directories)

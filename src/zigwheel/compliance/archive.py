@@ -67,6 +67,7 @@ class WheelName:
     project: str
     version: str
     platforms: tuple[str, ...]  # sorted, de-duplicated platform tags (compressed sets expanded)
+    pythons: tuple[tuple[str, str], ...] = ()  # sorted (interpreter, abi) tags, e.g. cp311, abi3
 
 
 def parse_wheel_name(filename: str) -> WheelName:
@@ -79,7 +80,8 @@ def parse_wheel_name(filename: str) -> WheelName:
             msg, hint="name it like project-1.0-cp39-abi3-linux_x86_64.whl"
         ) from err
     platforms = tuple(sorted({tag.platform for tag in tags}))
-    return WheelName(filename, str(project), str(version), platforms)
+    pythons = tuple(sorted({(tag.interpreter, tag.abi) for tag in tags}))
+    return WheelName(filename, str(project), str(version), platforms, pythons)
 
 
 def unsafe_member_name(name: str) -> bool:

@@ -83,6 +83,9 @@ class ElfInfo:
     verneed: tuple[tuple[str, tuple[str, ...]], ...]  # (library, (version, ...)) in file order
     undefined: tuple[UndefinedSymbol, ...]
     python_init: str | None  # the defined module-init function found, e.g. "PyInit__core"
+    # How the section headers disagree with what the loader reads (PT_DYNAMIC); None when they
+    # agree or are absent. Everything above is the loader's view.
+    views_error: str | None = None
 
     def compatible_with(self, other: ElfInfo) -> bool:
         """True when the loader could load ``other`` for this ELF (class, endianness, machine)."""
@@ -194,6 +197,17 @@ _DT_RPATH = ENUM_D_TAG_COMMON["DT_RPATH"]
 _DT_RUNPATH = ENUM_D_TAG_COMMON["DT_RUNPATH"]
 _DT_STRTAB = ENUM_D_TAG_COMMON["DT_STRTAB"]
 _DT_STRSZ = ENUM_D_TAG_COMMON["DT_STRSZ"]
+_DT_SYMTAB = ENUM_D_TAG_COMMON["DT_SYMTAB"]
+_DT_SYMENT = ENUM_D_TAG_COMMON["DT_SYMENT"]
+_DT_HASH = ENUM_D_TAG_COMMON["DT_HASH"]
+_DT_GNU_HASH = ENUM_D_TAG_COMMON["DT_GNU_HASH"]
+_DT_VERSYM = ENUM_D_TAG_COMMON["DT_VERSYM"]
+_DT_VERNEED = ENUM_D_TAG_COMMON["DT_VERNEED"]
+_DT_VERNEEDNUM = ENUM_D_TAG_COMMON["DT_VERNEEDNUM"]
+_PT_NOTE = ENUM_P_TYPE_BASE["PT_NOTE"]
+_SHT_DYNSYM = ENUM_SH_TYPE_BASE["SHT_DYNSYM"]
+_SHT_VERNEED = ENUM_SH_TYPE_BASE["SHT_GNU_verneed"]
+_EM_S390 = 22
 _NT_GNU_PROPERTY_TYPE_0 = ENUM_NOTE_N_TYPE["NT_GNU_PROPERTY_TYPE_0"]
 _X86_ISA_1_NEEDED = ENUM_NOTE_GNU_PROPERTY_TYPE["GNU_PROPERTY_X86_ISA_1_NEEDED"]
 _MACHINES = {value: name for name, value in ENUM_E_MACHINE.items() if name != "_default_"}
@@ -227,20 +241,32 @@ def _parse(data: bytes | bytearray, init_names: tuple[str, ...]) -> ElfInfo:
             arch, arch_error = None, "ARM soft-float is not armv7l"
 
     segments = _read_segments(image, phoff, phentsize, phnum)
-    interpreter, needed, rpath, runpath = _read_dynamic(image, segments)
+    interpreter, dynamic = _read_dynamic(image, segments)
     by_index = _read_sections(image, shoff, shentsize, shnum, shstrndx)
-    sections: dict[str, _Section] = {}
-    for section in by_index:
-        sections.setdefault(section.name, section)
 
     isa_level, isa_error = (None, None)
     if arch == "x86_64":
-        isa_level, isa_error = _read_isa(image, [s for s in by_index if s.type == _SHT_NOTE])
+        regions = [(s.offset, s.size) for s in by_index if s.type == _SHT_NOTE]
+        regions += [(off, size) for kind, off, _v, size in segments if kind == _PT_NOTE]
+        isa_level, isa_error = _read_isa(image, regions)
 
-    version_names, verneed = _read_verneed(image, sections.get(".gnu.version_r"), by_index)
+    # What the loader reads: the tables PT_DYNAMIC points at. A file without them (an object
+    # file, a static executable) is read by its section headers, which then hide nothing.
+    loader = _loader_tables(image, segments, dynamic, e_machine)
+    sections = _section_tables(image, by_index)
+    primary = sections if not dynamic.values and sections is not None else loader
+    version_names, verneed = _read_verneed(image, primary.verneed, primary.strings)
     undefined, python_init = _read_dynsym(
-        image, sections.get(".dynsym"), by_index, version_names, init_names
-    )
+        image, primary.symbols, primary.strings,
+        versym_at=primary.versym, version_names=version_names, init_names=init_names,
+    )  # fmt: skip
+    needed, rpath, runpath = dynamic.needed, dynamic.rpath, dynamic.runpath
+    # The section headers say the same, or the file hides something from tools that read them.
+    views_error = None
+    if primary is loader and sections is not None:
+        views_error = _cross_check(
+            image, sections, loader, verneed=verneed, undefined=undefined, init_names=init_names
+        )
     return ElfInfo(
         machine=machine,
         elfclass=elfclass,
@@ -257,6 +283,7 @@ def _parse(data: bytes | bytearray, init_names: tuple[str, ...]) -> ElfInfo:
         verneed=tuple(verneed),
         undefined=tuple(undefined),
         python_init=python_init,
+        views_error=views_error,
     )
 
 
@@ -326,9 +353,23 @@ def _file_offset(segments: list[_Segment], address: int) -> int | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Dynamic:
+    """The dynamic section's entries and the names it gives, as the loader reads them."""
+
+    values: dict[int, int]  # tag -> value (the first of each tag)
+    strings: tuple[int, int]  # the dynamic string table: file offsets [start, end)
+    needed: list[str]
+    rpath: str | None
+    runpath: str | None
+
+
+_NO_DYNAMIC = _Dynamic({}, (0, 0), [], None, None)
+
+
 def _read_dynamic(  # noqa: PLR0912 - one branch per dynamic tag kind
     image: _Image, segments: list[_Segment]
-) -> tuple[str | None, list[str], str | None, str | None]:
+) -> tuple[str | None, _Dynamic]:
     """Interpreter, DT_NEEDED, DT_RPATH and DT_RUNPATH from the first PT_INTERP/PT_DYNAMIC."""
     data = image.data
     interpreter: str | None = None
@@ -338,7 +379,7 @@ def _read_dynamic(  # noqa: PLR0912 - one branch per dynamic tag kind
             break
     dynamic = next((s for s in segments if s[0] == _PT_DYNAMIC), None)
     if dynamic is None:
-        return interpreter, [], None, None
+        return interpreter, _NO_DYNAMIC
     fmt = struct.Struct(image.order + ("qQ" if image.is64 else "iI"))
     entries: list[tuple[int, int]] = []
     offset = dynamic[1]
@@ -354,7 +395,9 @@ def _read_dynamic(  # noqa: PLR0912 - one branch per dynamic tag kind
     else:
         msg = "malformed ELF: the dynamic section has no end"
         raise UnreadableInputError(msg)
-    values = dict(entries)
+    values: dict[int, int] = {}
+    for tag, value in entries:
+        values.setdefault(tag, value)
     strtab = _file_offset(segments, values.get(_DT_STRTAB, -1))
     if strtab is None:
         msg = "malformed ELF: the dynamic string table is not in a loaded segment"
@@ -371,14 +414,106 @@ def _read_dynamic(  # noqa: PLR0912 - one branch per dynamic tag kind
             rpath = image.cstring(strtab, end, value)
         elif tag == _DT_RUNPATH:
             runpath = image.cstring(strtab, end, value)
-    return interpreter, needed, rpath, runpath
+    return interpreter, _Dynamic(values, (strtab, end), needed, rpath, runpath)
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """Where the symbol and version tables are: (file offset, size) each, None when absent."""
+
+    strings: tuple[int, int]  # [start, end)
+    symbols: tuple[int, int] | None
+    versym: int | None  # file offset of the version index of symbol 0
+    verneed: tuple[int, int, int] | None  # (offset, size bound, number of entries)
+
+
+def _loader_tables(
+    image: _Image, segments: list[_Segment], dynamic: _Dynamic, e_machine: int
+) -> _Tables:
+    """The tables the dynamic section points at; the symbol count from its hash table."""
+    values = dynamic.values
+    if not values:
+        return _Tables((0, 0), None, None, None)
+    entsize = 24 if image.is64 else 16
+    if values.get(_DT_SYMENT, entsize) != entsize:
+        msg = f"malformed ELF: dynamic symbol entry size {values[_DT_SYMENT]}"
+        raise UnreadableInputError(msg)
+    symbols: tuple[int, int] | None = None
+    if _DT_SYMTAB in values:
+        start = _located(segments, values[_DT_SYMTAB], "the dynamic symbol table")
+        count = _symbol_count(
+            image, segments, values, e_machine=e_machine, symtab=start, strtab=dynamic.strings[0]
+        )
+        image.region(start, count * entsize, "the dynamic symbol table")
+        symbols = (start, count * entsize)
+    versym = None
+    if _DT_VERSYM in values:
+        versym = _located(segments, values[_DT_VERSYM], "the symbol version table")
+    verneed = None
+    if _DT_VERNEED in values:
+        start = _located(segments, values[_DT_VERNEED], "the version needs")
+        verneed = (start, len(image.data) - start, values.get(_DT_VERNEEDNUM, 0))
+    return _Tables(dynamic.strings, symbols, versym, verneed)
+
+
+def _located(segments: list[_Segment], address: int, what: str) -> int:
+    offset = _file_offset(segments, address)
+    if offset is None:
+        msg = f"malformed ELF: {what} is not in a loaded segment"
+        raise UnreadableInputError(msg)
+    return offset
+
+
+def _symbol_count(
+    image: _Image,
+    segments: list[_Segment],
+    values: dict[int, int],
+    *,
+    e_machine: int,
+    symtab: int,
+    strtab: int,
+) -> int:
+    """How many dynamic symbols there are: the loader knows them only through a hash table."""
+    if _DT_GNU_HASH in values:
+        at = _located(segments, values[_DT_GNU_HASH], "the GNU hash table")
+        word = struct.Struct(image.order + "I")
+        nbuckets, symoffset, bloom_size, _shift = struct.unpack(
+            image.order + "IIII", image.region(at, 16, "the GNU hash table")
+        )
+        buckets_at = at + 16 + bloom_size * (8 if image.is64 else 4)
+        buckets = image.region(buckets_at, nbuckets * 4, "the GNU hash buckets")
+        last = max((b for (b,) in word.iter_unpack(buckets)), default=0)
+        if last < symoffset:
+            return int(symoffset)
+        chain_at = buckets_at + nbuckets * 4
+        index = last
+        while True:  # the chain of the last bucket ends at the last symbol (low bit set)
+            (value,) = word.unpack(image.region(chain_at + 4 * (index - symoffset), 4, "a chain"))
+            if value & 1:
+                return index + 1
+            index += 1
+    if _DT_HASH in values:
+        at = _located(segments, values[_DT_HASH], "the hash table")
+        # s390x (64-bit) is the one Linux target whose hash table has 8-byte words
+        wide = e_machine == _EM_S390 and image.is64
+        fmt = struct.Struct(image.order + ("QQ" if wide else "II"))
+        _nbucket, nchain = fmt.unpack(image.region(at, fmt.size, "the hash table"))
+        return int(nchain)
+    # No hash table: the loader finds no symbol by name; the table then ends where the string
+    # table (linkers put it next) begins.
+    entsize = 24 if image.is64 else 16
+    return max(0, (strtab - symtab) // entsize) if strtab > symtab else 0
 
 
 _ISA_BITS = ((8, "x86_64_v4"), (4, "x86_64_v3"), (2, "x86_64_v2"))
 
 
-def _read_isa(image: _Image, notes: list[_Section]) -> tuple[str | None, str | None]:
-    """The x86-64 ISA level the first GNU property note of each note section says is needed."""
+def _read_isa(image: _Image, notes: list[tuple[int, int]]) -> tuple[str | None, str | None]:
+    """The x86-64 ISA level the first GNU property note of each note region says is needed.
+
+    The regions are the note sections and the PT_NOTE segments (what the loader checks): the
+    highest level any of them asks for counts.
+    """
     if len(notes) > MAX_NOTE_SECTIONS:
         msg = f"malformed ELF: {len(notes)} note sections (at most {MAX_NOTE_SECTIONS} are read)"
         raise UnreadableInputError(msg)
@@ -387,12 +522,13 @@ def _read_isa(image: _Image, notes: list[_Section]) -> tuple[str | None, str | N
     word = struct.Struct(image.order + "III")
     align = 8 if image.is64 else 4
     scanned = 0
-    for section in notes:
-        scanned += section.size
+    ranks = {name: rank for rank, (_bit, name) in enumerate(reversed(_ISA_BITS))}
+    for note_offset, note_size in notes:
+        scanned += note_size
         if scanned > MAX_NOTE_BYTES:
             msg = f"malformed ELF: its note sections hold more than {MAX_NOTE_BYTES} bytes"
             raise UnreadableInputError(msg)
-        raw = image.region(section.offset, section.size, "a note section")  # a view, no copy
+        raw = image.region(note_offset, note_size, "a note section")  # a view, no copy
         offset = 0
         while offset + word.size < len(raw):
             namesz, descsz, kind = word.unpack_from(raw, offset)
@@ -410,7 +546,8 @@ def _read_isa(image: _Image, notes: list[_Section]) -> tuple[str | None, str | N
                     bits = struct.unpack_from(image.order + "I", desc, prop + 8)[0] & ~1
                     found = next((n for bit, n in _ISA_BITS if bits & bit), None)
                     if found:
-                        level = found
+                        if level is None or ranks[found] > ranks[level]:
+                            level = found
                         break
                     if bits:
                         error = f"unknown x86-64 ISA bits {bits:#x}"
@@ -432,16 +569,16 @@ def _string_table(image: _Image, by_index: list[_Section], link: int) -> tuple[i
 
 
 def _read_verneed(
-    image: _Image, section: _Section | None, by_index: list[_Section]
+    image: _Image, table: tuple[int, int, int] | None, strings: tuple[int, int]
 ) -> tuple[dict[int, tuple[str, str]], list[tuple[str, tuple[str, ...]]]]:
-    """Version index -> (library, version) and the needs grouped by library, from .gnu.version_r."""
+    """Version index -> (library, version) and the needs grouped by library (DT_VERNEED)."""
     index_map: dict[int, tuple[str, str]] = {}
     grouped: list[tuple[str, tuple[str, ...]]] = []
-    if section is None or section.type == _SHT_NOBITS:
+    if table is None:
         return index_map, grouped
-    start, size = section.offset, section.size
+    start, size, entries = table
     raw = image.region(start, size, ".gnu.version_r")
-    str_base, str_end = _string_table(image, by_index, section.link)
+    str_base, str_end = strings
     need_fmt = struct.Struct(image.order + "HHIII")
     aux_fmt = struct.Struct(image.order + "IHHII")
     # Offsets only grow along both chains, but a crafted file can point many needs at one aux
@@ -449,7 +586,7 @@ def _read_verneed(
     # capped, so the work is linear in the section's size.
     seen: set[int] = set()
     offset = 0
-    for _ in range(section.info):
+    for _ in range(entries):
         if offset + 16 > size:
             break
         if offset in seen:
@@ -484,29 +621,22 @@ def _read_verneed(
     return index_map, grouped
 
 
-def _read_versym(image: _Image, by_index: list[_Section], count: int) -> memoryview | None:
-    for section in by_index:
-        if section.type == _SHT_VERSYM:
-            start, size = section.offset, section.size
-            size = min(size, count * 2)
-            return image.region(start, size - size % 2, ".gnu.version").cast("B")
-    return None
-
-
 def _read_dynsym(
     image: _Image,
-    section: _Section | None,
-    by_index: list[_Section],
+    table: tuple[int, int] | None,
+    strings: tuple[int, int],
+    *,
+    versym_at: int | None,
     version_names: dict[int, tuple[str, str]],
     init_names: tuple[str, ...],
 ) -> tuple[list[UndefinedSymbol], str | None]:
     """Undefined dynamic symbols (with their versions) and the defined module-init function."""
-    if section is None or section.type == _SHT_NOBITS:
+    if table is None:
         return [], None
     entsize = 24 if image.is64 else 16
-    start, size = section.offset, section.size
+    start, size = table
     raw = image.region(start, size - size % entsize, ".dynsym")
-    str_base, str_end = _string_table(image, by_index, section.link)
+    str_base, str_end = strings
     if image.is64:
         sym = struct.Struct(image.order + "IBBHQQ")
         fields = (0, 1, 3)  # st_name, st_info, st_shndx
@@ -515,7 +645,9 @@ def _read_dynsym(
         fields = (0, 3, 5)
     n_name, n_info, n_shndx = fields
     count = len(raw) // entsize
-    versym = _read_versym(image, by_index, count) if version_names else None
+    versym = None
+    if versym_at is not None and version_names:
+        versym = image.region(versym_at, count * 2, ".gnu.version")
     half = struct.Struct(image.order + "H")
     wanted = {name.encode("utf-8") + b"\0": name for name in init_names}
     data = image.data
@@ -534,7 +666,7 @@ def _read_dynsym(
         if index == 0:
             continue
         version = library = None
-        if versym is not None and 2 * index + 2 <= len(versym):
+        if versym is not None:
             ver_index = half.unpack_from(versym, 2 * index)[0] & 0x7FFF
             if ver_index > 1 and ver_index in version_names:
                 library, version = version_names[ver_index]
@@ -548,3 +680,68 @@ def _read_dynsym(
             )
         )
     return undefined, python_init
+
+
+def _section_tables(image: _Image, by_index: list[_Section]) -> _Tables | None:
+    """The tables the section headers name (by type, as tools read them); None without any."""
+    dynsym = next((s for s in by_index if s.type == _SHT_DYNSYM), None)
+    needs = next((s for s in by_index if s.type == _SHT_VERNEED), None)
+    if dynsym is not None and dynsym.type == _SHT_NOBITS:
+        dynsym = None
+    if needs is not None and needs.type == _SHT_NOBITS:
+        needs = None
+    if dynsym is None and needs is None:
+        return None
+    linked = dynsym if dynsym is not None else needs
+    assert linked is not None
+    strings = _string_table(image, by_index, linked.link)
+    entsize = 24 if image.is64 else 16
+    symbols = None
+    if dynsym is not None:
+        symbols = (dynsym.offset, dynsym.size - dynsym.size % entsize)
+    versym = next((s.offset for s in by_index if s.type == _SHT_VERSYM), None)
+    verneed = (needs.offset, needs.size, needs.info) if needs is not None else None
+    return _Tables(strings, symbols, versym, verneed)
+
+
+def _cross_check(
+    image: _Image,
+    sections: _Tables,
+    loader: _Tables,
+    *,
+    verneed: list[tuple[str, tuple[str, ...]]],
+    undefined: list[UndefinedSymbol],
+    init_names: tuple[str, ...],
+) -> str | None:
+    """How the section headers' view of the imports and versions differs from the loader's.
+
+    When both views point at the same bytes they agree by construction; otherwise the section
+    view is read too and the two are compared.
+    """
+    same = (
+        sections.symbols == loader.symbols
+        and sections.strings[0] == loader.strings[0]
+        and sections.versym == loader.versym
+        and (sections.verneed is None) == (loader.verneed is None)
+        and (sections.verneed is None or loader.verneed is None
+             or sections.verneed[::2] == loader.verneed[::2])
+    )  # fmt: skip
+    if same:
+        return None
+    names, their_verneed = _read_verneed(image, sections.verneed, sections.strings)
+    their_undefined, _init = _read_dynsym(
+        image, sections.symbols, sections.strings,
+        versym_at=sections.versym, version_names=names, init_names=init_names,
+    )  # fmt: skip
+    ours = {(s.name, s.version) for s in undefined}
+    theirs = {(s.name, s.version) for s in their_undefined}
+    parts = []
+    hidden = sorted(f"{n}@{v}" if v else n for n, v in ours - theirs)
+    if hidden:
+        parts.append(f"imports only the loader sees: {', '.join(hidden[:3])}")
+    extra = sorted(f"{n}@{v}" if v else n for n, v in theirs - ours)
+    if extra:
+        parts.append(f"imports only the section headers list: {', '.join(extra[:3])}")
+    if not parts and sorted(verneed) != sorted(their_verneed):
+        parts.append("their version needs differ")
+    return "; ".join(parts) or None

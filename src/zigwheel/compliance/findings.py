@@ -24,6 +24,8 @@ class FindingKind(enum.Enum):
     RECORD_MISMATCH = "record-mismatch"
     DUPLICATE_MEMBER = "duplicate-member"
     UNREADABLE_MEMBER = "unreadable-member"
+    ELF_VIEWS_DISAGREE = "elf-views-disagree"
+    EXTENSION_SUFFIX_MISMATCH = "extension-suffix-mismatch"
     # Selecting the ELF files
     PURELIB_ELF = "purelib-elf"
     MIXED_LIBC = "mixed-libc"

@@ -152,6 +152,9 @@ def parse_member(
             del scanned  # the bytes go before the next big member comes in
     except UnreadableInputError as err:
         return _Member(error=str(err))
+    if info.views_error is not None:  # a tool reading the section headers sees other needs
+        detail = ErrorDetail(info.views_error)
+        record += (Finding(FindingKind.ELF_VIEWS_DISAGREE, member=member, detail=detail),)
     if info.python_init is None:
         return _Member(Elf(member, info), record)
     return _Member(Elf(member, info, extension=True, py_major=init[info.python_init]), record)

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from zigwheel.compliance.findings import ArchDetail, Finding, FindingKind, LibcDetail, MembersDetail
+from zigwheel.compliance.findings import (
+    ArchDetail,
+    Finding,
+    FindingKind,
+    LibcDetail,
+    MembersDetail,
+    SuffixDetail,
+)
 from zigwheel.compliance.policy import GLIBC, MUSL, PlatformTag
 from zigwheel.compliance.read import Elf
 
@@ -127,6 +135,86 @@ def select_elves(elves: Sequence[Elf], tags: Sequence[PlatformTag]) -> Selection
     return Selection(arch, libc, tuple(accepted), evidence, notes, tuple(findings))
 
 
+# CPython's platform triplet (the end of its SOABI) per wheel architecture: (glibc, musl).
+_TRIPLETS = {
+    "x86_64": ("x86_64-linux-gnu", "x86_64-linux-musl"),
+    "i686": ("i386-linux-gnu", "i386-linux-musl"),
+    "aarch64": ("aarch64-linux-gnu", "aarch64-linux-musl"),
+    "armv7l": ("arm-linux-gnueabihf", "arm-linux-musleabihf"),
+    "ppc64le": ("powerpc64le-linux-gnu", "powerpc64le-linux-musl"),
+    "ppc64": ("powerpc64-linux-gnu", "powerpc64-linux-musl"),
+    "s390x": ("s390x-linux-gnu", "s390x-linux-musl"),
+    "riscv64": ("riscv64-linux-gnu", "riscv64-linux-musl"),
+    "loongarch64": ("loongarch64-linux-gnu", "loongarch64-linux-musl"),
+}
+_CPYTHON_RE = re.compile(r"^cp(?P<version>3\d+)$")
+
+
+def _cpython_version(interpreter: str) -> str:
+    """"311" of "cp311" (callers pass only interpreters _CPYTHON_RE matches)."""
+    match = _CPYTHON_RE.match(interpreter)
+    return match["version"] if match else ""
+
+
+def _triplets(arch: str, libc: str | None, version: str) -> tuple[str, ...]:
+    gnu, musl = _TRIPLETS.get(arch, ("", ""))
+    if libc == GLIBC:
+        return (gnu,)
+    # CPython named musl builds "-linux-gnu" too before 3.11
+    old = version[:1] == "3" and version[1:3].isdigit() and int(version[1:3]) < 11
+    if libc == MUSL:
+        return (musl, gnu) if old else (musl,)
+    return (gnu, musl)
+
+
+def _imports(soabi: str, interpreter: str, abi: str, arch: str, libc: str | None) -> bool:
+    """True when CPython of the wheel tag (interpreter, abi) imports a module named for soabi."""
+    version = _cpython_version(interpreter)
+    if soabi == "abi3":
+        return True  # every CPython 3 imports the stable ABI's suffix
+    if abi == "abi3":
+        return False  # an abi3 wheel installs on later Pythons, which skip a versioned suffix
+    parts = soabi.split("-")
+    flags = parts[1] if len(parts) > 1 else ""
+    wanted = abi[2:] if abi.startswith("cp") else version  # "311", "313t", "37m"
+    if not flags.startswith(version) or flags != wanted:
+        return False
+    return len(parts) < 3 or "-".join(parts[2:]) in _triplets(arch, libc, version)
+
+
+def suffix_findings(
+    accepted: Sequence[Elf], pythons: Sequence[tuple[str, str]], arch: str, libc: str | None
+) -> tuple[Finding, ...]:
+    """Extensions whose file-name suffix some CPython tag of the wheel cannot import.
+
+    CPython imports ``mod.<SOABI>.so``, ``mod.abi3.so`` and ``mod.so`` only: a module named for
+    another architecture, libc or Python is never found, whatever its content.
+    """
+    cpython = [(i, a) for i, a in pythons if _CPYTHON_RE.match(i)]
+    found: list[Finding] = []
+    for elf in accepted:
+        base = posixpath.basename(elf.path)
+        if not elf.extension or not base.endswith(".so") or base.count(".") < 2:
+            continue
+        soabi = base.split(".", 1)[1][: -len(".so")]
+        if not (soabi == "abi3" or soabi.startswith("cpython-")):
+            continue
+        failing = [(i, a) for i, a in cpython if not _imports(soabi, i, a, arch, libc)]
+        if not failing:
+            continue
+        expected: list[str] = []
+        for interpreter, abi in cpython:
+            version = _cpython_version(interpreter)
+            if abi == "abi3":
+                expected.append("abi3")
+            else:
+                flags = abi[2:] if abi.startswith("cp") else version
+                expected += [f"cpython-{flags}-{t}" for t in _triplets(arch, libc, version)]
+        detail = SuffixDetail(soabi, tuple(dict.fromkeys(expected)))
+        found.append(Finding(FindingKind.EXTENSION_SUFFIX_MISMATCH, member=elf.path, detail=detail))
+    return tuple(found)
+
+
 def no_native_code(
     elves: Sequence[Elf], tags: Sequence[PlatformTag], arch: str | None
 ) -> tuple[Finding, ...]:
@@ -148,4 +236,5 @@ __all__ = [
     "no_native_code",
     "purelib_finding",
     "select_elves",
+    "suffix_findings",
 ]

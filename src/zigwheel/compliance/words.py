@@ -17,6 +17,7 @@ from zigwheel.compliance.findings import (
     PathDetail,
     PolicyDetail,
     RecordDetail,
+    SuffixDetail,
     SymbolsDetail,
 )
 from zigwheel.compliance.policy import MUSL
@@ -109,6 +110,18 @@ def _body(finding: Finding) -> str:  # noqa: PLR0911, PLR0912 - one branch per k
         )
     if kind is FindingKind.DUPLICATE_MEMBER:
         return f"the archive holds {_member(finding)} more than once"
+    if kind is FindingKind.ELF_VIEWS_DISAGREE:
+        return (
+            f"{_member(finding)}: its section headers disagree with what the loader reads "
+            f"({_detail(finding, ErrorDetail).error})"
+        )
+    if kind is FindingKind.EXTENSION_SUFFIX_MISMATCH:
+        suffix = _detail(finding, SuffixDetail)
+        expected = " or ".join(f".{s}.so" for s in suffix.expected) or "a plain .so"
+        return (
+            f"{_member(finding)} is named for .{suffix.found}.so, which the wheel's tags "
+            f"cannot import (expected {expected})"
+        )
     if kind is FindingKind.UNREADABLE_MEMBER:
         return _member_problem(_member(finding), _detail(finding, ErrorDetail).error)
     if kind is FindingKind.PURELIB_ELF:

@@ -314,6 +314,90 @@ def _unknown_isa(data: bytes) -> bytes:
     return bytes(patched)
 
 
+def _section_headers(data: bytes) -> tuple[int, int, list[tuple[int, int]]]:
+    """(e_shoff, e_shnum, [(sh_type, header offset), ...]) of a little-endian ELF64."""
+    shoff, _flags, _eh, _phe, _phn, shentsize, shnum = struct.unpack_from("<QIHHHHH", data, 0x28)
+    return shoff, shnum, [
+        (struct.unpack_from("<I", data, shoff + i * shentsize + 4)[0], shoff + i * shentsize)
+        for i in range(shnum)
+    ]
+
+
+def _without_section_headers(data: bytes) -> bytes:
+    """``data`` as `strip`-like tools leave it at worst: no section header table at all."""
+    patched = bytearray(data)
+    struct.pack_into("<Q", patched, 0x28, 0)  # e_shoff
+    struct.pack_into("<HHH", patched, 0x3A, 0, 0, 0)  # e_shentsize, e_shnum, e_shstrndx
+    return bytes(patched)
+
+
+def _bad_shstrndx(data: bytes) -> bytes:
+    patched = bytearray(data)
+    struct.pack_into("<H", patched, 0x3E, 0x7FFF)  # e_shstrndx far beyond e_shnum
+    return bytes(patched)
+
+
+def _dynsym_hidden(data: bytes) -> bytes:
+    """``data`` whose .dynsym section header lists the null symbol only; the loader reads all."""
+    _shoff, _shnum, headers = _section_headers(data)
+    (at,) = [offset for kind, offset in headers if kind == 11]  # SHT_DYNSYM
+    patched = bytearray(data)
+    struct.pack_into("<Q", patched, at + 0x20, 24)  # sh_size: one entry
+    return bytes(patched)
+
+
+def test_hidden_needs_are_read_as_the_loader_reads_them(gcc: Build, tmp_path: Path) -> None:
+    """Removed or broken section headers hide nothing: PT_DYNAMIC gives the needs."""
+    new = gcc(EXT_NEW, "newsyms.so", "-lpthread")
+    for name, data in (
+        ("stripped", _without_section_headers(new)),
+        ("shstrndx", _bad_shstrndx(new)),
+        ("hidden", _dynsym_hidden(new)),
+    ):
+        folder = tmp_path / name
+        folder.mkdir()
+        report = check_wheel(_wheel(folder, "manylinux_2_17_x86_64", {"w/newsyms.abi3.so": data}))
+        assert report.readable, report.problems
+        assert not report.compliant
+        assert report.policy not in ("manylinux_2_5_x86_64", "manylinux_2_17_x86_64")
+        too_new = [f for f in report.findings if f.kind is FindingKind.TOO_NEW_SYMBOL_VERSION]
+        versions = {f.detail.version for f in too_new if isinstance(f.detail, SymbolsDetail)}
+        assert "GLIBC_2.25" in versions  # getrandom
+        assert "libc.so.6" in report.elves[0].needed
+        disagree = [f for f in report.findings if f.kind is FindingKind.ELF_VIEWS_DISAGREE]
+        assert bool(disagree) is (name == "hidden"), report.problems
+
+
+def test_extension_suffix_must_import_under_the_wheel_tags(gcc: Build, tmp_path: Path) -> None:
+    ext = gcc(EXT_OLD.format(name="m"), "m.so")
+    cases = {
+        "w/m.cpython-311-aarch64-linux-gnu.so": False,  # another architecture
+        "w/m.cpython-311-x86_64-linux-musl.so": False,  # another libc
+        "w/m.cpython-312-x86_64-linux-gnu.so": False,  # another Python
+        "w/m.cpython-311-x86_64-linux-gnu.so": True,
+        "w/m.abi3.so": True,
+        "w/m.so": True,
+    }
+    for member, imports in cases.items():
+        folder = tmp_path / member.replace("/", "_")
+        folder.mkdir()
+        report = check_wheel(_wheel(folder, "manylinux_2_17_x86_64", {member: ext}))
+        found = [f for f in report.findings if f.kind is FindingKind.EXTENSION_SUFFIX_MISMATCH]
+        assert (not found) is imports, (member, report.problems)
+        assert report.compliant is imports
+    # A cpython-311 module in an abi3 wheel imports on 3.11 only.
+    abi3 = tmp_path / "abi3"
+    abi3.mkdir()
+    wheel = _wheel(abi3, "manylinux_2_17_x86_64", {"w/m.cpython-311-x86_64-linux-gnu.so": ext})
+    renamed = wheel.with_name("w-1.0-cp311-abi3-manylinux_2_17_x86_64.whl")
+    wheel.rename(renamed)
+    (problem,) = check_wheel(renamed).problems
+    assert problem == (
+        "w/m.cpython-311-x86_64-linux-gnu.so is named for .cpython-311-x86_64-linux-gnu.so, "
+        "which the wheel's tags cannot import (expected .abi3.so)"
+    )
+
+
 def test_every_finding_kind_comes_from_a_real_wheel(gcc: Build, tmp_path: Path) -> None:  # noqa: PLR0915 - one case per kind
     old = gcc(EXT_OLD.format(name="m"), "m.so")
     new = gcc(EXT_NEW, "newsyms.so", "-lpthread")
@@ -372,6 +456,8 @@ def test_every_finding_kind_comes_from_a_real_wheel(gcc: Build, tmp_path: Path) 
     with zipfile.ZipFile(hidden, "a") as archive:
         archive.writestr("w/newsyms.abi3.so", new)  # not in RECORD, yet pip unpacks it
     record(hidden)
+    record(case("views", "manylinux_2_17_x86_64", {"w/newsyms.abi3.so": _dynsym_hidden(new)}))
+    record(case("suffix", "manylinux_2_17_x86_64", {"w/m.cpython-311-aarch64-linux-gnu.so": old}))
     hidden_report = check_wheel(hidden)
     assert not hidden_report.compliant
     assert "w/newsyms.abi3.so" in [e.path for e in hidden_report.elves]
