@@ -242,6 +242,18 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             tmp, "muslc", f"musllinux_1_2_{arch}",
             {f"muslc.cpython-311-{arch}-linux-musl.so": needs_libc},
         )  # fmt: skip
+    # An aarch64 extension named for x86_64: CPython on aarch64 never imports it.
+    wheels["zig_aarch64_x86_name"] = make_wheel(
+        tmp, "armx3", "manylinux_2_17_aarch64", {"armx.cpython-311-x86_64-linux-gnu.so": arm}
+    )
+    # zig's oldest ppc64le glibc is 2.19, but a library needing only GLIBC_2.17 symbols (the
+    # ppc64le baseline) is manylinux_2_17 content, as auditwheel judges it.
+    ppc = compile_so(
+        EXT_PUTS.format(name="ppcx"), tmp / "ppcx.so", compiler=zig_cc("powerpc64le-linux-gnu.2.19")
+    )
+    wheels["zig_ppc64le_219"] = make_wheel(
+        tmp, "ppcx", "manylinux_2_17_ppc64le", {"ppcx.cpython-311-powerpc64le-linux-gnu.so": ppc}
+    )
     # No DT_NEEDED at all: the code runs on either libc, so it may claim both families.
     wheels["static_both"] = make_wheel(
         tmp, "both", "manylinux_2_17_x86_64.musllinux_1_1_x86_64", {"muslx.abi3.so": musl}
@@ -368,6 +380,15 @@ def test_blacklist_isa_and_cross_builds(built: dict[str, Path]) -> None:
         assert needs_libc.compliant, needs_libc.problems
         assert needs_libc.policy == f"musllinux_1_2_{arch}"
         assert needs_libc.elves[0].needed == ["libc.so"]
+    misnamed = check_wheel(built["zig_aarch64_x86_name"])
+    assert not misnamed.compliant
+    assert misnamed.policy == "manylinux_2_17_aarch64"  # the content is fine, its name is not
+    (suffix,) = [p for p in misnamed.problems if "is named for" in p]
+    assert "expected .cpython-311-aarch64-linux-gnu.so" in suffix
+    ppc = check_wheel(built["zig_ppc64le_219"])
+    assert ppc.compliant, ppc.problems
+    assert ppc.policy == "manylinux_2_17_ppc64le"
+    assert ppc.elves[0].versions == {"libc.so.6": ["GLIBC_2.17"]}
     wrong = check_wheel(built["musl_as_glibc"])
     assert not wrong.compliant
     both = check_wheel(built["static_both"])
