@@ -352,10 +352,9 @@ def plan_build(project: Project, settings: BuildSettings, env: Mapping[str, str]
         msg = f"{project.name} needs a C library zig cannot link for the target: {errors[0]}"
         raise ConfigError(msg, hint=errors[0].split("; ", 1)[1])
     interpreters = _interpreters(project, settings)
-    targets = [
-        resolve_target(arch, settings.policy or default_policy(arch))
-        for arch in map(parse_arch, settings.targets)
-    ]
+    # x86_64 and amd64 name one architecture: it is planned (and built) once.
+    arches = list(dict.fromkeys(map(parse_arch, settings.targets)))
+    targets = [resolve_target(arch, settings.policy or default_policy(arch)) for arch in arches]
     # A missing cargo explains every later failure; say it before probing each target's std.
     if shutil.which("cargo", path=env.get("PATH")) is None:
         msg = "cargo was not found"

@@ -153,6 +153,9 @@ class Words(Kind):
     def from_flag(self, raw: object, spot: Spot) -> Any:
         values = [str(value) for value in raw] if isinstance(raw, (list, tuple)) else [str(raw)]
         items = [part for value in values for part in _split_list(value)] if self.comma else values
+        if values and not items:  # `-t ''`: naming nothing is not leaving the option out
+            msg = f"{spot.where()} was given an empty value"
+            raise ConfigError(msg, hint=f"name at least one, or leave {spot.where()} out")
         return self._finish(items, spot.where()) if items else UNSET
 
     def show(self, value: Any) -> str:
@@ -220,8 +223,19 @@ class Policy(Kind):
         if spot.layer == PYPROJECT and not isinstance(raw, str):
             raise spot.wrong_type(raw, index)
         text = str(raw)
-        # A variable is stripped (a shell's stray space); a flag is taken as typed.
-        return (text.strip() if spot.layer == ENVIRONMENT else text) or None
+        if spot.layer == ENVIRONMENT:
+            # Stripped (a shell's stray space); an empty variable unsets the setting.
+            return text.strip() or None
+        if not text.strip():
+            # In the table or on the command line an empty policy is a mistake, not a default.
+            name = spot.where(index) if spot.layer == PYPROJECT else spot.names[index]
+            msg = f"{name} is empty"
+            example = '"2_17"' if index == 0 else '"1_2"'
+            hint = f"write e.g. {spot.names[index]} = {example}, or leave it out"
+            if spot.layer != PYPROJECT:
+                hint = f"pass e.g. {spot.names[index]} {example.strip(chr(34))}, or leave it out"
+            raise ConfigError(msg, hint=hint)
+        return text
 
     def show(self, value: Any) -> str:
         return str(value) if value else "each architecture's default"

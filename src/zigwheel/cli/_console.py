@@ -16,6 +16,25 @@ from zigwheel.errors import ZigwheelError
 from zigwheel.output import error_document, json_document
 
 
+def printable(text: str, *, newlines: bool = False) -> str:
+    """``text`` with control, bidi and other invisible characters written as escapes.
+
+    A file name or archive member holding U+202E (right-to-left override) would reorder the
+    terminal's line and hide what the name really is; a raw escape or carriage return could
+    rewrite the line. ``newlines`` keeps line breaks (and tabs) of multi-line text.
+    """
+    if text.isprintable():
+        return text
+    kept = "\n\t" if newlines else ""
+    return "".join(
+        char if char.isprintable() or char in kept
+        else f"\\x{ord(char):02x}" if ord(char) < 0x100
+        else f"\\u{ord(char):04x}" if ord(char) < 0x10000
+        else f"\\U{ord(char):08x}"
+        for char in text
+    )  # fmt: skip
+
+
 @functools.lru_cache(maxsize=1)
 def out_console() -> Console:
     """The console for results (tables, paths): stdout."""
@@ -74,12 +93,9 @@ def print_table(
     user's text (file names, paths) and are never read as markup.
     """
     if not console.is_terminal:
-        widths = [
-            max([len(headers[index]), *(len(row[index].split("\n")[0]) for row in rows)])
-            for index in range(len(headers))
-        ]
-        for row in [list(headers), *rows]:
-            cells = [" ".join(cell.split("\n")) for cell in row]
+        lines = [[printable(" ".join(c.split("\n"))) for c in row] for row in [headers, *rows]]
+        widths = [max(len(line[index]) for line in lines) for index in range(len(headers))]
+        for cells in lines:
             line = "  ".join(cell.ljust(width) for cell, width in zip(cells, widths))
             console.print(Text(line.rstrip()), soft_wrap=True, crop=False)
         return
@@ -89,7 +105,7 @@ def print_table(
     for column in table.columns:
         column.overflow = "fold"  # a path or hash cut short at the terminal's width is useless
     for row in rows:
-        table.add_row(*(Text(cell) for cell in row))
+        table.add_row(*(Text(printable(cell, newlines=True)) for cell in row))
     console.print(table)
 
 
@@ -106,9 +122,9 @@ def report_error(err: ZigwheelError) -> int:
     CI step that parses stdout always finds one.
     """
     console = err_console()
-    console.print(Text.assemble(("error:", "bold red"), " ", str(err)))
+    console.print(Text.assemble(("error:", "bold red"), " ", printable(str(err), newlines=True)))
     if err.hint:
-        console.print(Text.assemble(("hint:", "bold"), " ", err.hint))
+        console.print(Text.assemble(("hint:", "bold"), " ", printable(err.hint, newlines=True)))
     if json_requested() and not _JsonRequest.printed:
         print_json(error_document(err))
     return err.exit_code

@@ -17,6 +17,7 @@ from zigwheel.cli._console import (
     out_console,
     print_json,
     print_table,
+    printable,
 )
 from zigwheel.cli._options import split_list, target_option
 from zigwheel.output import error_document
@@ -39,7 +40,7 @@ def _print_plan(plan: BuildPlan) -> None:
 
     console = out_console()
     abi3 = "yes" if plan.project.abi3 else "no"
-    console.print(f"project: {plan.project.directory} (abi3: {abi3})", markup=False)
+    console.print(printable(f"project: {plan.project.directory} (abi3: {abi3})"), markup=False)
     for setting in BUILD_SETTINGS:
         source = plan.settings.sources.get(setting.key, "?")
         text = _setting_text(plan, setting)
@@ -60,7 +61,7 @@ def _print_plan(plan: BuildPlan) -> None:
     ]
     headers = ("target", "policy", "rust triple", "zig triple", "interpreters", "rustc")
     print_table(console, headers, rows)
-    console.print(f"output folder: {plan.settings.out_dir}", markup=False)
+    console.print(printable(f"output folder: {plan.settings.out_dir}"), markup=False)
 
 
 def _summary(wheels: list[BuiltWheel]) -> None:
@@ -77,7 +78,7 @@ def _show_failure(err: BuildFailure, *, verbose: bool, json_output: bool) -> Non
         _fold(f"maturin output ({err.job.target.platform_tag})", err.output)
     for explanation in err.explanations:
         console.print(Text(explanation.title, style="bold"))
-        console.print(f"  matched: {explanation.matched_line}", markup=False)
+        console.print(printable(f"  matched: {explanation.matched_line}"), markup=False)
         console.print(f"  cause: {explanation.cause}", markup=False)
         console.print(f"  fix: {explanation.fix}", markup=False)
     if err.report is not None and not json_output:  # stdout holds only the JSON document then
@@ -103,7 +104,7 @@ def _report_failure(
     plan: BuildPlan, err: BuildFailure, *, verbose: bool, json_output: bool
 ) -> None:
     tag = err.job.target.platform_tag
-    err_console().print(Text.assemble((tag, "bold"), ": ", ("failed", "red")))
+    err_console().print(Text.assemble((tag, "bold"), ": ", ("failed", "red"), ", no wheel written"))
     _show_failure(err, verbose=verbose, json_output=json_output)
     missing = _not_built(plan, err)
     if json_output:
@@ -120,8 +121,9 @@ def _report_failure(
         return
     if err.built:
         _summary(err.built)
-    for tag, state in missing:
-        err_console().print(Text.assemble((tag, "bold"), f": {state}, no wheel written"))
+    for other, state in missing:
+        if other != tag:  # the failed one was said above; the error line names it once more
+            err_console().print(Text.assemble((other, "bold"), f": {state}, no wheel written"))
 
 
 def _fold(title: str, text: str) -> None:

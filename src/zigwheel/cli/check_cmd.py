@@ -16,6 +16,7 @@ from zigwheel.cli._console import (
     out_console,
     print_json,
     print_table,
+    printable,
 )
 from zigwheel.errors import EXIT_FAILED_CHECK, EXIT_OK, EXIT_UNREADABLE
 from zigwheel.output import github_annotation
@@ -47,27 +48,32 @@ def exit_code(reports: list[WheelReport]) -> int:
 _OFFENDING_SHOWN = 8
 
 
-def _render_elf_row(elf: ElfReport) -> tuple[str, str, str, str]:
+def _esc(text: str) -> str:
+    """User text (names from the wheel) for a markup line: invisible characters escaped."""
     from rich.markup import escape  # noqa: PLC0415 - keep `zigwheel --help` fast
 
+    return escape(printable(text))
+
+
+def _render_elf_row(elf: ElfReport) -> tuple[str, str, str, str]:
     from zigwheel.compliance.policy import newest_versions  # noqa: PLC0415
 
     # Each DT_NEEDED library with the newest version it is asked for in each namespace; then
     # libraries only the version needs name (the loader, usually).
     libraries = list(dict.fromkeys([*elf.needed, *elf.versions]))
     needs = "\n".join(
-        escape(lib)
-        + (f" [dim]{escape(', '.join(newest_versions(elf.versions[lib])))}[/]"
+        _esc(lib)
+        + (f" [dim]{_esc(', '.join(newest_versions(elf.versions[lib])))}[/]"
            if elf.versions.get(lib) else "")
         for lib in libraries
     )  # fmt: skip
     lines = []
     for o in elf.offending[:_OFFENDING_SHOWN]:
-        version = f"@{escape(o.version)}" if o.version else " [dim](blacklisted)[/]"
-        lines.append(f"[bold red]{escape(o.symbol)}[/]{version} [dim]{escape(o.library)}[/]")
+        version = f"@{_esc(o.version)}" if o.version else " [dim](blacklisted)[/]"
+        lines.append(f"[bold red]{_esc(o.symbol)}[/]{version} [dim]{_esc(o.library)}[/]")
     if len(elf.offending) > _OFFENDING_SHOWN:
         lines.append(f"[red]... and {len(elf.offending) - _OFFENDING_SHOWN} more[/]")
-    path = escape(elf.path) + (f" [dim]({escape(elf.note)})[/]" if elf.note else "")
+    path = _esc(elf.path) + (f" [dim]({_esc(elf.note)})[/]" if elf.note else "")
     return path, elf.arch or "?", needs or "[dim]-[/]", "\n".join(lines)
 
 
@@ -90,16 +96,15 @@ def _plain_elf_row(elf: ElfReport) -> list[str]:
 
 def render(report: WheelReport, console: Console | None = None) -> None:
     """Print one wheel's verdict, its ELF table and its problems."""
-    from rich.markup import escape  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 
     console = console or out_console()
     mark = "[bold green]compliant[/]" if report.compliant else "[bold red]NOT compliant[/]"
     if not report.readable:
         mark = "[bold red]unreadable[/]"
-    console.print(f"[bold]{escape(report.wheel)}[/]: {mark}")
-    console.print(f"  claims:    {escape(', '.join(report.claimed) or '-')}")
-    console.print(f"  satisfies: [bold]{escape(report.policy)}[/]")
+    console.print(f"[bold]{_esc(report.wheel)}[/]: {mark}")
+    console.print(f"  claims:    {_esc(', '.join(report.claimed) or '-')}")
+    console.print(f"  satisfies: [bold]{_esc(report.policy)}[/]")
     if report.elves and not console.is_terminal:
         # A log or a file: one line per ELF file, so no path is split (see print_table).
         rows = [_plain_elf_row(elf) for elf in report.elves]
@@ -114,7 +119,7 @@ def render(report: WheelReport, console: Console | None = None) -> None:
             table.add_row(*_render_elf_row(elf))
         console.print(table)
     for problem in report.problems:
-        console.print(f"  [red]-[/] {escape(problem)}")
+        console.print(f"  [red]-[/] {_esc(problem)}")
     console.print()
 
 

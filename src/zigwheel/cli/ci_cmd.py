@@ -18,6 +18,7 @@ from zigwheel.cli._console import (
     on_github_actions,
     out_console,
     print_json,
+    printable,
 )
 from zigwheel.cli._options import split_list, target_option
 from zigwheel.errors import EXIT_FAILED_CHECK, CommandFailedError, ConfigError
@@ -210,7 +211,9 @@ def ci_github_command(
     requirement = None if zigwheel_requirement is None else check_requirement(zigwheel_requirement)
     options = WorkflowOptions(
         targets=tuple(dict.fromkeys(parse_arch(name).value for name in split_list(targets))),
-        policies=tuple(dict.fromkeys(parse_policy(p).name for p in split_list(manylinux))),
+        policies=tuple(
+            dict.fromkeys(parse_policy(p).name for p in split_list(manylinux, "--manylinux"))
+        ),
         one_job=one_job,
         all_platforms=all_platforms,
         use_action=use_action,
@@ -409,11 +412,11 @@ def _print_publish(result: PublishResult) -> None:
     for verdict in result.verdicts:
         mark = "[green]ok[/]     " if verdict.ok else "[red]REFUSED[/]"
         policy = f" [dim]({escape(verdict.policy)})[/]" if verdict.policy else ""
-        out.print(f"{mark} {escape(verdict.path.name)}{policy}")
+        out.print(f"{mark} {escape(printable(verdict.path.name))}{policy}")
         for problem in verdict.problems:
-            out.print(f"        {escape(problem)}")
+            out.print(f"        {escape(printable(problem))}")
         for note in verdict.notes:
-            out.print(f"        [dim]note: {escape(note)}[/]")
+            out.print(f"        [dim]note: {escape(printable(note))}[/]")
     source = result.credentials.source
     for problem in result.credential_problems:
         out.print(f"[red]REFUSED[/] credentials ({escape(source)}): {escape(problem)}")

@@ -302,3 +302,66 @@ def test_a_pinned_toolchain_is_never_replaced_by_another_rustc(tmp_path: Path) -
     assert choice.pin is not None
     assert choice.pin.channel == channel
     assert f"rustup target add --toolchain {channel} {triple}" in choice.fix(os.environ)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["-t", ""], "--target was given an empty value"),
+        (["-t", "x86_64", "--manylinux", ""], "--manylinux is empty"),
+        (["-t", "x86_64", "--musllinux", " "], "--musllinux is empty"),
+    ],
+)
+def test_empty_values_are_refused_not_ignored(args: list[str], expected: str) -> None:
+    result = zigwheel("build", str(EXAMPLES / "hello-abi3"), "--print-plan", *args)
+    assert_no_traceback(result)
+    assert result.returncode == 2, result.stdout
+    assert f"error: {expected}" in result.stderr
+
+
+def test_an_empty_policy_in_the_table_is_refused(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('manylinux = "2_17"', 'manylinux = ""'))
+    result = zigwheel("build", str(project), "--print-plan")
+    assert result.returncode == 2
+    assert "error: [tool.zigwheel] manylinux is empty" in result.stderr
+    assert 'manylinux = "2_17"' in result.stderr  # the hint's example is a policy
+
+
+def test_aliases_of_one_architecture_plan_one_build() -> None:
+    args = ("build", str(EXAMPLES / "hello-abi3"), "--print-plan", "--json", "-t", "x86_64,amd64")
+    result = zigwheel(*args)
+    assert result.returncode == 0, result.stderr
+    jobs = json.loads(result.stdout)["plan"]["jobs"]
+    assert [job["platform_tag"] for job in jobs] == ["manylinux_2_17_x86_64"]
+
+
+def test_bidi_and_control_characters_in_file_names_are_printed_escaped(tmp_path: Path) -> None:
+    name = "evil\u202egpj.whl"
+    wheel = tmp_path / name
+    wheel.write_bytes(b"not a zip")
+    checked = zigwheel("check", str(wheel))
+    published = zigwheel("publish", "--dry-run", str(wheel))
+    for result in (checked, published):
+        assert_no_traceback(result)
+        text = result.stdout + result.stderr
+        assert "\u202e" not in text
+        assert "evil\\u202egpj.whl" in text
+    assert checked.returncode == 6
+    assert published.returncode == 1
+
+
+@pytest.mark.slow
+def test_a_failed_target_is_said_once(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    with (project / "src" / "lib.rs").open("a") as source:
+        source.write("fn broken( {\n")
+    result = zigwheel("build", str(project), "-t", "x86_64,aarch64", "-o", str(tmp_path / "out"))
+    assert result.returncode == 5
+    lines = result.stderr.splitlines()
+    assert [line for line in lines if "manylinux_2_17_x86_64: failed" in line] == [
+        "manylinux_2_17_x86_64: failed, no wheel written"
+    ]
+    assert "manylinux_2_17_aarch64: not attempted, no wheel written" in lines
+    assert "error: maturin failed for manylinux_2_17_x86_64 (exit code 1)" in lines
