@@ -100,6 +100,7 @@ class WorkflowSettings:
     arm_runner: str = "ubuntu-24.04-arm"
     arm_runner_arch: str = "aarch64"
     action_repository: str = "zigwheel/zigwheel"
+    free_threaded_from: str = "3.14"  # maturin builds no older free-threaded Python
     other_platforms: tuple[OtherPlatform, ...] = ()
     pyo3: tuple[Pyo3Support, ...] = ()
 
@@ -142,7 +143,7 @@ def parse_settings(
     if document.get("schema") != SCHEMA:
         raise fail(f"schema is {document.get('schema')!r}, expected {SCHEMA}")
     scalars: dict[str, str] = {}
-    optional = ("arm_runner", "arm_runner_arch", "action_repository")
+    optional = ("arm_runner", "arm_runner_arch", "action_repository", "free_threaded_from")
     for key in ("runner", "runner_arch", "python", "debian_release", *optional):
         value = document.get(key)
         if key in optional and value is None:
@@ -344,9 +345,10 @@ def read_project_facts(directory: Path, settings: WorkflowSettings | None = None
         free_threaded = tuple(item for item in listed if item.endswith("t"))
         source = "[tool.zigwheel] interpreters"
     else:
+        oldest = Version(settings.free_threaded_from)
         free_threaded = tuple(
             item for item in (support.free_threaded if support else ())
-            if spec.contains(item.rstrip("t"))
+            if spec.contains(item.rstrip("t")) and Version(item.rstrip("t")) >= oldest
         )  # fmt: skip
         if project.abi3:
             interpreters, source = (), "abi3 (one wheel for every Python)"
@@ -579,9 +581,13 @@ def wheel_test_commands(
     if root or not facts.found:
         return f"zigwheel test dist/*{platform}*.whl{suffix}"
     lines = []
-    if facts.abi3 and not facts.interpreters:
-        lines.append(f"zigwheel test dist/*-abi3-*{platform}*.whl{suffix}")
-    for version in (*facts.interpreters, *facts.free_threaded):
+    if facts.abi3:
+        # One abi3 wheel, whatever Python built it: tested with each interpreter named.
+        pythons = [f" --python python{version}" for version in facts.interpreters] or [""]
+        glob = f"dist/*-abi3-*{platform}*.whl"
+        lines += [f"zigwheel test {glob}{python}{suffix}" for python in pythons]
+    versioned = facts.free_threaded if facts.abi3 else (*facts.interpreters, *facts.free_threaded)
+    for version in versioned:
         lines.append(
             f"zigwheel test dist/*-{_wheel_tag(version)}-*{platform}*.whl "
             f"--python python{version}{suffix}"

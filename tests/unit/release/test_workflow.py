@@ -464,7 +464,7 @@ def test_cli_refuses_unknown_targets() -> None:
 def _project(
     folder: Path,
     *,
-    pyo3: str | None = "0.23.4",
+    pyo3: str | None = "0.27.2",
     abi3: bool = False,
     requires_python: str = ">=3.10",
     tool: str = "",
@@ -497,37 +497,40 @@ def _render_project(folder: Path, **options: Any) -> dict[str, Any]:
 
 
 def test_interpreters_come_from_requires_python_and_the_pyo3_version(tmp_path: Path) -> None:
-    """PyO3 0.23 builds CPython up to 3.13 and the free-threaded 3.13t; requires-python >=3.10."""
+    """PyO3 0.27 builds CPython up to 3.14 and the free-threaded 3.13t and 3.14t, of which maturin
+    builds 3.14t only; requires-python >=3.10."""
     facts = read_project_facts(_project(tmp_path))
     assert facts.found
     assert not facts.abi3
-    assert facts.pyo3 == "0.23.4"
-    assert facts.interpreters == ("3.10", "3.11", "3.12", "3.13")
-    assert facts.free_threaded == ("3.13t",)
+    assert facts.pyo3 == "0.27.2"
+    assert facts.interpreters == ("3.10", "3.11", "3.12", "3.13", "3.14")
+    assert facts.free_threaded == ("3.14t",)
     job = _render_project(tmp_path)["jobs"]["wheels"]
     runs = _runs(job)
-    assert "--interpreter 3.10,3.11,3.12,3.13 --out dist" in runs
-    assert "--interpreter 3.13t --out dist" in runs
+    assert "--interpreter 3.10,3.11,3.12,3.13,3.14 --out dist" in runs
+    assert "--interpreter 3.14t --out dist" in runs
     # Each wheel is tested with its own Python; setup-python installs them (zigwheel's last).
     (setup,) = [s for s in job["steps"] if "setup-python" in s.get("uses", "")]
-    assert setup["with"]["python-version"].split() == ["3.10", "3.11", "3.13", "3.13t", "3.12"]
+    assert setup["with"]["python-version"].split() == ["3.10", "3.11", "3.13", "3.14", "3.14t",
+                                                       "3.12"]
     tests = [line for line in runs.splitlines() if line.startswith("zigwheel test")]
     assert tests == [
         f"zigwheel test dist/*-{tag}-*${{{{ matrix.platform }}}}*.whl --python python{version}"
         for tag, version in [("cp310-cp310", "3.10"), ("cp311-cp311", "3.11"),
                              ("cp312-cp312", "3.12"), ("cp313-cp313", "3.13"),
-                             ("cp313-cp313t", "3.13t")]
+                             ("cp314-cp314", "3.14"), ("cp314-cp314t", "3.14t")]
     ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("pyo3", "newest", "free"),
-    [("0.20.3", "3.12", ()), ("0.22.6", "3.13", ()), ("0.26.0", "3.14", ("3.13t", "3.14t")),
-     ("0.29.2", "3.14", ("3.14t",)), (None, "3.14", ())],
+    [("0.20.3", "3.12", ()), ("0.22.6", "3.13", ()), ("0.23.4", "3.13", ()),
+     ("0.26.0", "3.14", ("3.14t",)), ("0.29.2", "3.14", ("3.14t",)), (None, "3.14", ())],
 )  # fmt: skip
 def test_pyo3_decides_the_newest_python_and_the_free_threaded_builds(
     tmp_path: Path, pyo3: str | None, newest: str, free: tuple[str, ...]
 ) -> None:
+    # PyO3 0.23 supports 3.13t, which maturin refuses to build: no free-threaded wheel.
     facts = read_project_facts(_project(tmp_path, pyo3=pyo3))
     if pyo3 is None:  # no Cargo.lock: Cargo.toml's requirement, 0.22
         assert facts.pyo3 == "0.22"
@@ -540,11 +543,11 @@ def test_an_abi3_crate_builds_one_wheel_and_its_free_threaded_ones(tmp_path: Pat
     facts = read_project_facts(_project(tmp_path, pyo3="0.26.0", abi3=True))
     assert facts.abi3
     assert facts.interpreters == ()
-    assert facts.free_threaded == ("3.13t", "3.14t")
+    assert facts.free_threaded == ("3.14t",)
     runs = _runs(_render_project(tmp_path)["jobs"]["wheels"])
     platform = "${{ matrix.platform }}"
     assert "${{ matrix.policy }} --out dist\n" in runs  # the abi3 build names no Python
-    assert "--interpreter 3.13t,3.14t --out dist" in runs
+    assert "--interpreter 3.14t --out dist" in runs
     assert f"zigwheel test dist/*-abi3-*{platform}*.whl\n" in runs + "\n"
     assert f"zigwheel test dist/*-cp314-cp314t-*{platform}*.whl --python python3.14t" in runs
 
@@ -628,8 +631,8 @@ def test_all_platforms_adds_macos_and_windows_jobs_built_with_maturin(tmp_path: 
         steps = jobs[name]["steps"]
         builds = [s for s in steps if s.get("uses", "").startswith("PyO3/maturin-action@v1.")]
         assert [b["with"]["args"] for b in builds] == [
-            "--release --out dist --interpreter 3.10 3.11 3.12 3.13",
-            "--release --out dist --interpreter 3.13t",
+            "--release --out dist --interpreter 3.10 3.11 3.12 3.13 3.14",
+            "--release --out dist --interpreter 3.14t",
         ]
         (upload,) = [s for s in steps if "upload-artifact" in s.get("uses", "")]
         assert upload["with"]["name"].startswith("dist-wheels-")
@@ -659,8 +662,8 @@ def test_check_says_whether_the_workflow_still_matches(tmp_path: Path) -> None:
     same = runner.invoke(app, ["ci", "github", "--check"])
     assert same.exit_code == 0, same.output
     assert "matches what zigwheel" in same.stdout
-    # A project change (a new PyO3 with 3.14 support) is drift: exit 1 with a diff.
-    _project(tmp_path, pyo3="0.26.0")
+    # A project change (an older PyO3, without 3.14) is drift: exit 1 with a diff.
+    _project(tmp_path, pyo3="0.22.6")
     drift = runner.invoke(app, ["ci", "github", "--check", "--json"])
     assert drift.exit_code == 1, drift.output
     report = json.loads(drift.stdout)
@@ -688,3 +691,16 @@ def test_check_refuses_a_workflow_zigwheel_did_not_write(tmp_path: Path) -> None
     assert isinstance(result.exception, ConfigError)
     missing = runner.invoke(app, ["ci", "github", "--check", "-o", str(tmp_path / "none.yml")])
     assert isinstance(missing.exception, ConfigError)
+
+
+def test_an_abi3_crate_with_named_interpreters_tests_its_abi3_wheel_with_each(
+    tmp_path: Path,
+) -> None:
+    """maturin writes one abi3 wheel even when told an interpreter: the tests look for it."""
+    _project(tmp_path, abi3=True, tool='interpreters = ["3.11", "3.12"]')
+    runs = _runs(_render_project(tmp_path)["jobs"]["wheels"])
+    tests = [line for line in runs.splitlines() if line.startswith("zigwheel test")]
+    assert tests == [
+        f"zigwheel test dist/*-abi3-*${{{{ matrix.platform }}}}*.whl --python python{version}"
+        for version in ("3.11", "3.12")
+    ]
