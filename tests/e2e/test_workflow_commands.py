@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -64,3 +65,48 @@ def test_the_workflow_steps_build_check_and_test_a_real_project(
     result = done.stdout + done.stderr
     assert "1 passed, 0 failed, 0 not tested" in result
     assert "command python -m pytest" in result
+
+
+def _expand(value: str, inputs: dict[str, str], outputs: dict[str, str]) -> str:
+    """The `${{ inputs.X }}` and `${{ steps.plan.outputs.X }}` expressions of action.yml."""
+    value = re.sub(r"\$\{\{ inputs\.([a-z-]+) \}\}", lambda m: inputs[m.group(1)], value)
+    return re.sub(r"\$\{\{ steps\.plan\.outputs\.([a-z-]+) \}\}", lambda m: outputs[m.group(1)],
+                  value)  # fmt: skip
+
+
+def test_the_action_s_steps_build_check_and_test_a_real_project(
+    tmp_path: Path, session_cache: Path
+) -> None:
+    """action.yml's own scripts (plan, build, check, test), run as GitHub would run them."""
+    action = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
+    project = tmp_path / "hello-abi3"
+    shutil.copytree(REPO / "examples" / "hello-abi3", project,
+                    ignore=shutil.ignore_patterns("target", "dist"))  # fmt: skip
+    inputs = {name: str(spec["default"]) for name, spec in action["inputs"].items()}
+    inputs.update(targets="x86_64", policy="2_17", test="true",
+                  args="--maturin-arg=--locked")  # fmt: skip
+    github_output = tmp_path / "github-output"
+    github_output.write_text("")
+    base = {**os.environ, "ZIGWHEEL_CACHE_DIR": str(session_cache),
+            "GITHUB_OUTPUT": str(github_output),
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # fmt: skip
+    outputs: dict[str, str] = {}
+    ran = []
+    for step in action["runs"]["steps"]:
+        if step.get("name") not in {"Plan the targets", "Build", "Check",
+                                    "Test with the project's tests"}:  # fmt: skip
+            continue
+        given = step.get("env", {})
+        env = {**base, **{key: _expand(str(v), inputs, outputs) for key, v in given.items()}}
+        script = step["run"].replace("python - ", f"{sys.executable} - ", 1)
+        done = subprocess.run(["bash", "-e", "-c", script], cwd=project, env=env, text=True,
+                              capture_output=True, check=False, timeout=1800)  # fmt: skip
+        assert done.returncode == 0, f"{step['name']}:\n{done.stdout}\n{done.stderr}"
+        outputs = dict(line.split("=", 1) for line in github_output.read_text().splitlines())
+        ran.append((step["name"], done.stdout + done.stderr))
+    assert [name for name, _ in ran] == ["Plan the targets", "Build", "Check",
+                                         "Test with the project's tests"]  # fmt: skip
+    assert outputs["policy-args"] == "--manylinux manylinux_2_17"
+    (wheel,) = (project / "dist").glob("*.whl")
+    assert "abi3-manylinux" in wheel.name or "-abi3-" in wheel.name
+    assert "1 passed, 0 failed, 0 not tested" in ran[-1][1]
