@@ -10,6 +10,7 @@ import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -19,6 +20,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from zigwheel.errors import UnreadableInputError
 
 _CHUNK = 1 << 20
+_HASH_THREAD_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,32 @@ def unsafe_member_name(name: str) -> bool:
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
         return True
     return any(part == ".." for part in name.replace("\\", "/").split("/"))
+
+
+class _Digest:
+    """A hash fed chunk by chunk; with ``threaded``, on a thread of its own while the next chunk
+    inflates (both release the GIL), so hashing a big member costs no time beside inflating."""
+
+    def __init__(self, algorithm: str, *, threaded: bool) -> None:
+        self._hash = hashlib.new(algorithm)
+        self._pool = ThreadPoolExecutor(max_workers=1) if threaded else None
+        self._pending: list[Future[None]] = []
+
+    def update(self, chunk: bytes) -> None:
+        if self._pool is None:
+            self._hash.update(chunk)
+            return
+        self._pending.append(self._pool.submit(self._hash.update, chunk))
+        if len(self._pending) > 4:  # few chunks wait for the hash: memory stays small
+            self._pending.pop(0).result()
+
+    def finish(self) -> bytes:
+        """The digest of every chunk given (waits for the hashing thread, then stops it)."""
+        if self._pool is not None:
+            for future in self._pending:
+                future.result()
+            self._pool.shutdown(wait=True)
+        return self._hash.digest()
 
 
 class WheelArchive:
@@ -230,7 +258,7 @@ class WheelArchive:
             )
             raise UnreadableInputError(msg)
         self._spend(name, size)
-        digest = hashlib.new(algorithm) if algorithm else None
+        digest = _Digest(algorithm, threaded=size > _HASH_THREAD_BYTES) if algorithm else None
         buffer: bytearray | None = None
         total = 0
         try:
@@ -265,9 +293,11 @@ class WheelArchive:
         ) as err:
             msg = f"member {name} cannot be read ({err})"
             raise UnreadableInputError(msg) from err
+        finally:
+            result = digest.finish() if digest is not None else None
         if buffer is None and size == 0 and keep(b""):
             buffer = bytearray()
-        return Scanned(total, digest.digest() if digest is not None else None, buffer)
+        return Scanned(total, result, buffer)
 
     def _spend(self, name: str, size: int) -> None:
         """Count ``size`` inflated bytes against the wheel's budget (before inflating them)."""

@@ -136,6 +136,12 @@ def test_scan_hashes_and_keeps_only_what_is_asked(tmp_path: Path) -> None:
         assert text.digest == hashlib.sha256(b"hello").digest()
         elf = archive.scan("x/b.so", keep=lambda head: head[:4] == b"\x7fELF")
         assert (elf.data, elf.digest) == (bytearray(b"\x7fELF"), None)
+    # A member big enough to be hashed on its own thread gives the same digest.
+    big = bytes(range(256)) * (17 << 12)  # 17 MiB
+    wheel = _zip(tmp_path / "y-1.0-py3-none-any.whl", {"y/big.bin": big})
+    with WheelArchive(wheel) as archive:
+        scanned = archive.scan("y/big.bin", keep=lambda _head: False, algorithm="sha256")
+        assert scanned.digest == hashlib.sha256(big).digest()
 
 
 def test_truncated_and_corrupt_archives(tmp_path: Path) -> None:
