@@ -704,3 +704,28 @@ def test_an_abi3_crate_with_named_interpreters_tests_its_abi3_wheel_with_each(
         f"zigwheel test dist/*-abi3-*${{{{ matrix.platform }}}}*.whl --python python{version}"
         for version in ("3.11", "3.12")
     ]
+
+
+def test_the_publish_gate_lets_the_macos_and_windows_wheels_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--all-platforms puts maturin's macOS and Windows wheels in dist/: the gate step
+    (`zigwheel publish --dry-run`, no credentials under trusted publishing) must pass them."""
+    import zipfile  # noqa: PLC0415
+
+    for name in ("TWINE_USERNAME", "TWINE_PASSWORD", "MATURIN_PYPI_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for tag in ("cp312-cp312-macosx_10_12_x86_64", "cp312-cp312-macosx_11_0_arm64",
+                "cp312-cp312-win_amd64"):  # fmt: skip
+        with zipfile.ZipFile(tmp_path / f"demo-0.1.0-{tag}.whl", "w") as archive:
+            archive.writestr("demo/__init__.py", "")
+            archive.writestr("demo-0.1.0.dist-info/METADATA",
+                             "Metadata-Version: 2.1\nName: demo\nVersion: 0.1.0\n")  # fmt: skip
+            wheel = f"Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: {tag}\n"
+            archive.writestr("demo-0.1.0.dist-info/WHEEL", wheel)
+            archive.writestr("demo-0.1.0.dist-info/RECORD", "")
+    gate = _runs(_render(["x86_64"], ["manylinux_2_17"])["jobs"]["publish"]).splitlines()
+    assert "zigwheel publish --dry-run dist/*" in gate
+    result = runner.invoke(app, ["publish", "--dry-run", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("not a Linux wheel") == 3
