@@ -252,8 +252,8 @@ def _parse(data: bytes | bytearray, init_names: tuple[str, ...]) -> ElfInfo:
 
     # What the loader reads: the tables PT_DYNAMIC points at. A file without them (an object
     # file, a static executable) is read by its section headers, which then hide nothing.
-    loader = _loader_tables(image, segments, dynamic, e_machine)
     sections = _section_tables(image, by_index)
+    loader = _loader_tables(image, segments, dynamic, e_machine, sections)
     primary = sections if not dynamic.values and sections is not None else loader
     version_names, verneed = _read_verneed(image, primary.verneed, primary.strings)
     undefined, python_init = _read_dynsym(
@@ -428,9 +428,18 @@ class _Tables:
 
 
 def _loader_tables(
-    image: _Image, segments: list[_Segment], dynamic: _Dynamic, e_machine: int
+    image: _Image,
+    segments: list[_Segment],
+    dynamic: _Dynamic,
+    e_machine: int,
+    sections: _Tables | None,
 ) -> _Tables:
-    """The tables the dynamic section points at; the symbol count from its hash table."""
+    """The tables the dynamic section points at.
+
+    The symbol count is what the loader can reach: through the hash table or a relocation.
+    When a .dynsym section header names the same table, its length counts too (it only adds
+    entries of that table, so it hides nothing).
+    """
     values = dynamic.values
     if not values:
         return _Tables((0, 0), None, None, None)
@@ -441,9 +450,14 @@ def _loader_tables(
     symbols: tuple[int, int] | None = None
     if _DT_SYMTAB in values:
         start = _located(segments, values[_DT_SYMTAB], "the dynamic symbol table")
-        count = _symbol_count(
-            image, segments, values, e_machine=e_machine, symtab=start, strtab=dynamic.strings[0]
+        count = max(
+            _symbol_count(image, segments, values, e_machine=e_machine),
+            _relocated_symbols(image, segments, values),
         )
+        if sections is not None and sections.symbols is not None:
+            listed_at, listed_size = sections.symbols
+            if listed_at == start:
+                count = max(count, listed_size // entsize)
         image.region(start, count * entsize, "the dynamic symbol table")
         symbols = (start, count * entsize)
     versym = None
@@ -470,8 +484,6 @@ def _symbol_count(
     values: dict[int, int],
     *,
     e_machine: int,
-    symtab: int,
-    strtab: int,
 ) -> int:
     """How many dynamic symbols there are: the loader knows them only through a hash table."""
     if _DT_GNU_HASH in values:
@@ -499,10 +511,42 @@ def _symbol_count(
         fmt = struct.Struct(image.order + ("QQ" if wide else "II"))
         _nbucket, nchain = fmt.unpack(image.region(at, fmt.size, "the hash table"))
         return int(nchain)
-    # No hash table: the loader finds no symbol by name; the table then ends where the string
-    # table (linkers put it next) begins.
-    entsize = 24 if image.is64 else 16
-    return max(0, (strtab - symtab) // entsize) if strtab > symtab else 0
+    return 0  # no hash table: the loader finds no symbol by name, only through relocations
+
+
+_DT_RELA, _DT_RELASZ, _DT_RELACOUNT = 7, 8, 0x6FFFFFF9
+_DT_REL, _DT_RELSZ, _DT_RELCOUNT = 0x11, 0x12, 0x6FFFFFFA
+_DT_JMPREL, _DT_PLTRELSZ, _DT_PLTREL = 0x17, 2, 0x14
+
+
+def _relocated_symbols(image: _Image, segments: list[_Segment], values: dict[int, int]) -> int:
+    """One past the highest symbol index a relocation names (the symbols the loader binds).
+
+    The first DT_RELACOUNT/DT_RELCOUNT entries are relative relocations, which the loader
+    applies without a symbol: they are skipped, so a big library costs little here.
+    """
+    rela = (24 if image.is64 else 12), _DT_RELA, _DT_RELASZ, _DT_RELACOUNT
+    rel = (16 if image.is64 else 8), _DT_REL, _DT_RELSZ, _DT_RELCOUNT
+    tables = [
+        (values.get(at), values.get(size, 0), entsize, values.get(count, 0))
+        for entsize, at, size, count in (rela, rel)
+    ]
+    plt_entsize = rela[0] if values.get(_DT_PLTREL, _DT_RELA) == _DT_RELA else rel[0]
+    tables.append((values.get(_DT_JMPREL), values.get(_DT_PLTRELSZ, 0), plt_entsize, 0))
+    info = struct.Struct(image.order + ("8xQ" if image.is64 else "4xI"))
+    shift = 32 if image.is64 else 8
+    highest = 0
+    for address, size, entsize, relative in tables:
+        if address is None or size <= 0:
+            continue
+        start = _located(segments, address, "a relocation table")
+        skip = min(relative, size // entsize) * entsize
+        raw = image.region(start + skip, size - skip - (size - skip) % entsize, "relocations")
+        entries = raw.cast("B")
+        for offset in range(0, len(entries), entsize):
+            (r_info,) = info.unpack_from(entries, offset)
+            highest = max(highest, r_info >> shift)
+    return highest + 1 if highest else 0
 
 
 _ISA_BITS = ((8, "x86_64_v4"), (4, "x86_64_v3"), (2, "x86_64_v2"))
@@ -733,15 +777,17 @@ def _cross_check(
         image, sections.symbols, sections.strings,
         versym_at=sections.versym, version_names=names, init_names=init_names,
     )  # fmt: skip
+    # What a tool reading the section headers misses: imports or version needs the loader
+    # binds. (Extra entries the headers list hide nothing: a table longer than the loader reads.)
     ours = {(s.name, s.version) for s in undefined}
     theirs = {(s.name, s.version) for s in their_undefined}
-    parts = []
     hidden = sorted(f"{n}@{v}" if v else n for n, v in ours - theirs)
     if hidden:
-        parts.append(f"imports only the loader sees: {', '.join(hidden[:3])}")
-    extra = sorted(f"{n}@{v}" if v else n for n, v in theirs - ours)
-    if extra:
-        parts.append(f"imports only the section headers list: {', '.join(extra[:3])}")
-    if not parts and sorted(verneed) != sorted(their_verneed):
-        parts.append("their version needs differ")
-    return "; ".join(parts) or None
+        more = f" and {len(hidden) - 3} more" if len(hidden) > 3 else ""
+        return f"imports only the loader sees: {', '.join(hidden[:3])}{more}"
+    needs = {(lib, v) for lib, versions in verneed for v in versions}
+    listed = {(lib, v) for lib, versions in their_verneed for v in versions}
+    if needs - listed:
+        shown = ", ".join(f"{v} from {lib}" for lib, v in sorted(needs - listed)[:3])
+        return f"version needs only the loader sees: {shown}"
+    return None
