@@ -44,6 +44,7 @@ class PythonRunner:
     arch: str
     kind: str
     root: Path | None = None
+    sealed: str = ""  # how the root is sealed from the host ("" when it is not)
 
     def command(self, *args: str) -> list[str]:
         """The full argv to run this Python with ``args``."""
@@ -285,3 +286,112 @@ def check_stdlib_inside(root: Path, stdlib: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# ---------------------------------------------------------------- sealed roots
+#
+# A root's Python run through its loader (or qemu -L) still lives in the host's filesystem: a
+# subprocess of sys.executable runs the root's binary with the host's loader (another glibc),
+# or, for another architecture, fails with "Exec format error". Sealed, the root becomes `/` in
+# a user namespace: an overlay over the cached root (nothing is written into it), the host's
+# /dev and /proc, and the folders the test needs bound at their own paths; for another
+# architecture, binfmt_misc (mounted in the namespace) hands every foreign binary to a static
+# qemu, opened before the chroot. sh, mount, mktemp and unshare are the host's: they run
+# before the chroot.
+_SEAL_SCRIPT = r"""set -e
+root=$1 scratch=$2 site=$3 site_to=$4 qemu=$5 rule=$6
+shift 6
+binds=
+while [ "$1" != -- ]; do binds="$binds
+$1"; shift; done
+shift
+if [ -n "$qemu" ]; then
+  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  printf '%s' "$rule" > /proc/sys/fs/binfmt_misc/register
+fi
+mkdir -p "$scratch"
+top=$(mktemp -d "$scratch/seal.XXXXXX")
+mkdir "$top/upper" "$top/work" "$top/merged"
+merged=$top/merged
+mount -t overlay overlay -o "lowerdir=$root,upperdir=$top/upper,workdir=$top/work" "$merged"
+for dir in /dev /proc; do mkdir -p "$merged$dir"; mount --rbind "$dir" "$merged$dir"; done
+IFS='
+'
+for dir in $binds "$PWD"; do
+  # never over the root's own folders: only paths the root lacks are bound
+  [ -d "$dir" ] && [ ! -e "$root$dir" ] || continue
+  mkdir -p "$merged$dir"; mount --bind "$dir" "$merged$dir"
+done
+if [ -n "$site_to" ]; then
+  mkdir -p "$merged$site_to"; mount --bind "$site" "$merged$site_to"
+fi
+exec unshare --root="$merged" --wd="$PWD" "$@"
+"""
+
+
+def binfmt_rule(python: Path, qemu: Path) -> str:
+    """The binfmt_misc rule that hands ELF executables like ``python`` to ``qemu`` (flag F:
+    qemu is opened when registered, so it runs inside the chroot too)."""
+    with python.open("rb") as handle:
+        ident = handle.read(20)
+    little = ident[5] == 1
+    # ELF magic, class, data, version; OS ABI ignored; e_type EXEC or DYN; e_machine.
+    magic = ident[:7] + b"\x00" * 9 + (b"\x02\x00" if little else b"\x00\x02") + ident[18:20]
+    mask = b"\xff" * 7 + b"\x00" + b"\xff" * 8 + (b"\xfe\xff" if little else b"\xff\xfe")
+    mask += b"\xff\xff"
+    escaped = "".join(f"\\x{byte:02x}" for byte in magic), "".join(f"\\x{b:02x}" for b in mask)
+    return f":zigwheel-{qemu.name}:M::{escaped[0]}:{escaped[1]}:{qemu}:F"
+
+
+def site_target(root: Path, python: Path) -> str | None:
+    """Where a Debian root's Python finds installed packages without PYTHONPATH
+    (``/usr/local/lib/python3.X/dist-packages``); None for another layout."""
+    version = python.name[len("python") :]
+    if not _is_version_name(python.name):
+        return None
+    site = resolve_in_root(root, f"usr/lib/python{version}/site.py")
+    try:
+        debian = "local/lib" in site.read_text(errors="replace")  # Debian's own site.py
+    except OSError:
+        return None
+    return f"/usr/local/lib/python{version}/dist-packages" if debian else None
+
+
+def seal(
+    runner: PythonRunner, *, binds: tuple[Path, ...], site_dir: Path, scratch: Path,
+    env: Mapping[str, str],
+) -> tuple[PythonRunner | None, str]:  # fmt: skip
+    """The same root's Python sealed in a user-namespace chroot, or None and why it cannot be.
+
+    Inside, the root's Python is started by its own path: the root's loader and libc serve it
+    and every subprocess; PYTHONHOME and PYTHONPATH are not needed, so none is set.
+    """
+    import shutil  # noqa: PLC0415
+
+    if runner.root is None:
+        return None, ""
+    root = runner.root
+    path_env = env.get("PATH", os.defpath)
+    unshare = shutil.which("unshare", path=path_env)
+    if unshare is None:
+        return None, "not sealed: unshare (util-linux) is not on PATH"
+    if any(c in str(root) for c in ",:\n"):
+        return None, f"not sealed: the root's path {root} holds a character overlayfs refuses"
+    python = find_root_python(root)
+    inside = "/" + str(python.relative_to(root))
+    qemu_path, rule = "", ""
+    if runner.kind == "qemu":
+        _program, static = qemu_programs(runner.arch)
+        found = shutil.which(static, path=path_env)
+        if found is None or read_elf_info(Path(found)).interpreter is not None:
+            return None, f"not sealed: {static} (a static qemu, usable inside a chroot) is missing"
+        qemu_path, rule = found, binfmt_rule(python, Path(found))
+    target = site_target(root, python)
+    extra = {} if target else {"PYTHONPATH": str(site_dir)}
+    argv = (
+        unshare, "-r", "-m", "--propagation", "private", "sh", "-c", _SEAL_SCRIPT,
+        "zigwheel-seal", str(root), str(scratch), str(site_dir), target or "", qemu_path,
+        rule, *(str(b) for b in binds), "--", inside,
+    )  # fmt: skip
+    how = "sealed: user-namespace chroot" + (" with binfmt_misc qemu" if qemu_path else "")
+    return PythonRunner(argv, python_env(env, extra), runner.arch, runner.kind, root, how), how

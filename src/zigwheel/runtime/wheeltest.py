@@ -699,7 +699,9 @@ def _root_install(
     if done.returncode != 0:
         raise _pip_failed(" ".join([*what, *install.requires]) or wheel.name, done, argv)
     if python.version < (3, 10):
-        # `python -m pip` in the tests: tell this pip what the bootstrap told the first one.
+        # `python -m pip` in the tests: tell this pip what the bootstrap told the first one,
+        # by a .pth file where the folder is a site folder (sealed), else by sitecustomize.
+        (site / "zigwheel-pip.pth").write_text(_SITECUSTOMIZE_PIP.replace("\n", "; ", 1))
         (site / "sitecustomize.py").write_text(_SITECUSTOMIZE_PIP)
 
 
@@ -775,9 +777,39 @@ def _install(
     return runner
 
 
+def _sealed(
+    result: WheelTestResult, runner: roots.PythonRunner, python: PythonFacts, *,
+    binds: tuple[Path, ...], work: Path, env: Mapping[str, str], deadline: Deadline,
+) -> roots.PythonRunner:  # fmt: skip
+    """The root's Python sealed from the host when this machine allows it (result.sealed says
+    how, or why not); else the unsealed runner."""
+    sealed, how = roots.seal(runner, binds=binds, site_dir=work / "site",
+                             scratch=work / ".seal", env=env)  # fmt: skip
+    leak = "subprocesses of sys.executable run on the host's loader"
+    if sealed is None:
+        result.sealed = f"{how}; {leak}"
+        return runner
+    probe = _step(sealed.command("-c", roots.probe_script()), env=sealed.env, cwd=work / "cwd",
+                  deadline=deadline)  # fmt: skip
+    try:
+        inside = parse_probe(probe.stdout, sealed.arch) if probe.returncode == 0 else None
+    except UnreadableInputError:
+        inside = None
+    if inside is None or inside.version != python.version or inside.libc != python.libc:
+        first = next((line for line in probe.stdout.splitlines() if line.strip()), "no output")
+        result.sealed = f"not sealed: the user-namespace chroot did not start ({first}); {leak}"
+        return runner
+    result.sealed = how
+    result.environment = _describe(sealed, python)
+    return sealed
+
+
 def _describe(runner: roots.PythonRunner, python: PythonFacts) -> str:
     if runner.kind == "host":
         return f"fresh venv on this host ({python.describe()})"
+    if runner.sealed:
+        how = "under binfmt_misc qemu" if runner.kind == "qemu" else "as its /"
+        return f"root {runner.root} {how}, in a user-namespace chroot ({python.describe()})"
     if runner.kind == "loader":
         return f"root {runner.root} through its own loader ({python.describe()})"
     qemu = Path(runner.argv[0]).name
@@ -876,6 +908,10 @@ def run_wheel_test(
                                  cache=cache, deadline=deadline)  # fmt: skip
             if installed is None:
                 return result
+            if installed.root is not None:
+                binds = (work, wheel.path.parent, *([project] if project else []))
+                installed = _sealed(result, installed, python, binds=binds, work=work, env=env,
+                                    deadline=deadline)  # fmt: skip
             return _run_tests(result, wheel=wheel, runner=installed, python=python, work=work,
                               cwd=cwd, command=command, project=project, with_deps=with_deps,
                               deadline=deadline)  # fmt: skip

@@ -186,3 +186,30 @@ def test_library_dirs_put_multiarch_first_and_resolve_merged_usr(tmp_path: Path)
         tmp_path / "usr/lib",
         tmp_path / "usr/local/lib",
     ]
+
+
+def test_binfmt_rule_matches_executables_of_the_pythons_machine(tmp_path: Path) -> None:
+    python = tmp_path / "python3.11"
+    # an aarch64 little-endian 64-bit ELF header: class 2, data 1, e_machine 0xb7
+    header = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x03\x00\xb7\x00"
+    python.write_bytes(header + b"\x00" * 40)
+    rule = roots.binfmt_rule(python, Path("/usr/bin/qemu-aarch64-static"))
+    name, kind, _offset, magic, mask, interpreter, flags = rule.split(":")[1:]
+    assert (name, kind, interpreter, flags) == (
+        "zigwheel-qemu-aarch64-static", "M", "/usr/bin/qemu-aarch64-static", "F"
+    )
+    assert magic.startswith("\\x7f\\x45\\x4c\\x46\\x02\\x01\\x01\\x00")
+    assert magic.endswith("\\x02\\x00\\xb7\\x00")  # e_type EXEC (DYN through the mask)
+    assert mask.endswith("\\xfe\\xff\\xff\\xff")
+
+
+def test_site_target_is_debians_local_dist_packages(tmp_path: Path) -> None:
+    python = tmp_path / "usr" / "bin" / "python3.9"
+    assert roots.site_target(tmp_path, python) is None  # no stdlib
+    stdlib = tmp_path / "usr" / "lib" / "python3.9"
+    stdlib.mkdir(parents=True)
+    (stdlib / "site.py").write_text("prefix + '/lib/python3.9/site-packages'\n")
+    assert roots.site_target(tmp_path, python) is None  # CPython's own layout
+    debian = "os.path.join(prefix, 'local/lib', 'python' + v, 'dist-packages')\n"
+    (stdlib / "site.py").write_text(debian)
+    assert roots.site_target(tmp_path, python) == "/usr/local/lib/python3.9/dist-packages"
