@@ -193,3 +193,35 @@ def test_a_refused_connection_is_not_explained_as_rejected_credentials() -> None
     ids = _ids((LOGS / "upload-connection-failed.log").read_text())
     assert ids == ["upload-connection-failed"]
     assert "username: __token__" in (LOGS / "upload-connection-failed.log").read_text()
+
+
+def _first_lines_one_by_one(text: str) -> dict[str, int]:
+    """The reference: every rule's patterns over every cleaned line, no prefilter, no blocks."""
+    first: dict[str, int] = {}
+    for number, line in enumerate(clean_lines(text), start=1):
+        for rule in load_rules():
+            if rule.id not in first and any(p.search(line) for p in rule.patterns):
+                first[rule.id] = number
+    return first
+
+
+@pytest.mark.parametrize("log", FIXTURES, ids=[path.name for path in FIXTURES])
+@pytest.mark.parametrize("block", [7, 4096])
+def test_block_reading_finds_what_line_by_line_matching_finds(log: Path, block: int) -> None:
+    from zigwheel.explain import explain_blocks  # noqa: PLC0415
+
+    text = log.read_text(encoding="utf-8")
+    for variant in (text, text.replace("\n", "\r\n"), "\x1b[1m\x1b]0;title\x07" + text):
+        pieces = [variant[i : i + block] for i in range(0, len(variant), block)]
+        found = explain_blocks(pieces)
+        assert {item.id: item.line_number for item in found} == _first_lines_one_by_one(variant)
+        assert found == explain(variant)
+
+
+def test_collected_values_are_bounded_and_linear() -> None:
+    from zigwheel.explain import MAX_COLLECTED  # noqa: PLC0415
+
+    lines = [f"offending versions: GLIBC_2.{index}" for index in range(20_000)]
+    (item,) = [found for found in explain("\n".join(lines)) if found.id.startswith("too-recent")]
+    assert item.details["versions"].split("; ") == [f"GLIBC_2.{i}" for i in range(MAX_COLLECTED)]
+    assert item.line_number == 1

@@ -22,7 +22,7 @@ from zigwheel.cli._console import (
 )
 from zigwheel.cli._options import split_list, target_option
 from zigwheel.errors import EXIT_FAILED_CHECK, CommandFailedError, ConfigError
-from zigwheel.explain import Explanation, explain, read_log
+from zigwheel.explain import Explanation, explain_blocks, explain_file, read_blocks
 from zigwheel.output import github_annotation
 from zigwheel.release.publish import PublishResult, choose_repository, publish
 from zigwheel.release.workflow import (
@@ -66,13 +66,13 @@ def explain_command(
 
     Exit codes: 0 something was explained; 1 nothing known was found; 6 the log is unreadable.
     """
+    # Read block by block: a log of hundreds of MB is never held whole.
     if logfile == "-":
-        text = sys.stdin.buffer.read().decode("utf-8", errors="replace")
+        found = explain_blocks(read_blocks(sys.stdin.buffer))
         source = "standard input"
     else:
-        text = read_log(Path(logfile))
+        found = explain_file(Path(logfile))
         source = logfile
-    found = explain(text)
     if as_json:
         print_json(
             {
