@@ -160,3 +160,48 @@ def _stream_in_group(
         finally:
             reader.join(timeout=GROUP_GRACE_SECONDS)
     return subprocess.CompletedProcess(argv, process.returncode, "".join(lines), None)
+
+
+def stream(
+    command: Sequence[str | Path],
+    *,
+    on_line: Callable[[str], None],
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in its own process group, handing each output line to ``on_line`` as it
+    comes (stdout and stderr merged, line ends removed); the whole output is returned too.
+
+    For the long commands (a build) whose progress must be seen while they run. Interrupted
+    (Ctrl-C, SIGTERM), the whole group is stopped, as with ``run(own_group=True)``.
+    """
+    argv = [str(part) for part in command]
+    logger.info("+ %s", shlex.join(argv))
+    try:
+        process = subprocess.Popen(
+            argv,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            bufsize=1,
+            start_new_session=True,
+        )
+    except FileNotFoundError as err:
+        msg = f"{argv[0]} was not found"
+        raise ToolchainError(msg, hint=f"install {Path(argv[0]).name} or put it on PATH") from err
+    lines: list[str] = []
+    with process:
+        try:
+            assert process.stdout is not None  # stdout=PIPE above
+            for line in process.stdout:
+                lines.append(line)
+                on_line(line.rstrip("\n"))
+            process.wait()
+        except BaseException:
+            _stop_group(process)
+            raise
+    return subprocess.CompletedProcess(argv, process.returncode, "".join(lines), None)

@@ -116,7 +116,8 @@ def build(
 
     Raises ``zigwheel.builder.jobs.BuildFailure`` when a target fails (its ``built`` holds the
     checked wheels of the targets before it), and other ``ZigwheelError``s for bad settings or
-    missing tools. ``progress(event, job, text)`` hears ``start``, ``output`` and ``done``.
+    missing tools. ``progress(event, job, text)`` hears ``start``, ``line`` (each line of
+    maturin's output as it comes), ``output`` (all of it) and ``done``.
     """
     environment = dict(os.environ if env is None else env)
     chosen = plan(

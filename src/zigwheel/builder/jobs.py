@@ -159,6 +159,8 @@ class NonCompliantWheel(BuildFailure):
     exit_code = EXIT_FAILED_CHECK
 
 
+# progress(event, job, text): "start"; "line" for each line of maturin's output as it comes;
+# "output" with all of it when maturin exited; "done" with the time taken.
 Progress = Callable[[str, BuildJob, str], None]
 
 
@@ -452,8 +454,11 @@ def run_job(
         progress("start", job, "")
         job_env = build_env(job, zig, {**env, **plan.settings.environment}, cache_root(env))
         command = maturin_command(plan, job, staging)
-        result = _proc.run(
-            command, env=job_env, cwd=plan.project.directory, check=False, own_group=True
+        result = _proc.stream(
+            command,
+            env=job_env,
+            cwd=plan.project.directory,
+            on_line=lambda line: progress("line", job, line),
         )
         progress("output", job, result.stdout)
         if result.returncode != 0:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -20,7 +23,7 @@ from zigwheel.cli._console import (
     printable,
 )
 from zigwheel.cli._options import split_list, target_option
-from zigwheel.output import error_document
+from zigwheel.output import error_document, github_annotation
 
 if TYPE_CHECKING:
     from zigwheel.builder.jobs import BuildFailure, BuildJob, BuildPlan, BuiltWheel
@@ -72,9 +75,9 @@ def _summary(wheels: list[BuiltWheel]) -> None:
     print_table(out_console(), ("wheel", "tag", "size", "sha256"), rows)
 
 
-def _show_failure(err: BuildFailure, *, verbose: bool, json_output: bool) -> None:
+def _show_failure(err: BuildFailure, *, shown: bool, json_output: bool) -> None:
     console = err_console()
-    if err.output and not verbose:  # with -v it was shown already
+    if err.output and not shown:  # with -v or on GitHub it was shown already
         _fold(f"maturin output ({err.job.target.platform_tag})", err.output)
     for explanation in err.explanations:
         console.print(Text(explanation.title, style="bold"))
@@ -100,13 +103,16 @@ def _not_built(plan: BuildPlan, err: BuildFailure) -> list[tuple[str, str]]:
     return states
 
 
-def _report_failure(
-    plan: BuildPlan, err: BuildFailure, *, verbose: bool, json_output: bool
-) -> None:
+def _report_failure(plan: BuildPlan, err: BuildFailure, *, shown: bool, json_output: bool) -> None:
     tag = err.job.target.platform_tag
     err_console().print(Text.assemble((tag, "bold"), ": ", ("failed", "red"), ", no wheel written"))
-    _show_failure(err, verbose=verbose, json_output=json_output)
+    _show_failure(err, shown=shown, json_output=json_output)
     missing = _not_built(plan, err)
+    if on_github_actions():
+        body = f"{err}\nhint: {err.hint}" if err.hint else str(err)
+        annotation = github_annotation("error", body, title=f"zigwheel build: {tag} failed")
+        # stdout stays one JSON document with --json; the runner reads commands on stderr too.
+        print(annotation, file=sys.stderr if json_output else sys.stdout, flush=True)
     if json_output:
         print_json(
             {
@@ -128,14 +134,133 @@ def _report_failure(
 
 def _fold(title: str, text: str) -> None:
     github = on_github_actions()
-    if github:
-        sys.stderr.write(f"::group::{title}\n")
-    else:
-        err_console().rule(title)
+    _open_fold(title, github=github)
     sys.stderr.write(text if text.endswith("\n") else text + "\n")
+    _close_fold(github=github)
+
+
+_STOP_TOKEN = "zigwheel-maturin-output"
+
+
+def _open_fold(title: str, *, github: bool) -> None:
     if github:
-        sys.stderr.write("::endgroup::\n")
+        # The log is maturin's and cargo's, not ours: a line of it that starts with "::" must
+        # not become a workflow command, so the runner stops reading commands until the end.
+        sys.stderr.write(f"::group::{title}\n::stop-commands::{_STOP_TOKEN}\n")
+    else:
+        err_console().rule(Text(title))
     sys.stderr.flush()
+
+
+def _close_fold(*, github: bool) -> None:
+    if github:
+        sys.stderr.write(f"::{_STOP_TOKEN}::\n::endgroup::\n")
+    sys.stderr.flush()
+
+
+# cargo's and maturin's words for the step a build is at: "Compiling zstd-sys v2.0.9".
+_STEP = re.compile(r"^\s*(Compiling|Downloaded|Downloading|Updating|Building|Finished)\s+(\S+)")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+# Without a terminal (a CI log), how often a running build says where it is.
+HEARTBEAT_SECONDS = 30.0
+REDRAW_SECONDS = 0.1  # a terminal's status line is redrawn at most this often
+
+
+class BuildWatch:
+    """Progress of the running target: a status line on a terminal, a line every so often in a
+    log, every line with -v, and on GitHub the whole log folded into a group.
+
+    The heartbeat runs in a thread: one crate compiling for minutes prints no line to react to.
+    """
+
+    def __init__(self, *, verbose: bool, github: bool, terminal: bool, heartbeat: float) -> None:
+        self.verbose, self.github, self.terminal = verbose, github, terminal
+        self.heartbeat = heartbeat
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.tag, self.step, self.crates = "", "", 0
+        self.started = self.drawn = 0.0
+        self.folded = False  # the whole output was shown already (verbose or GitHub)
+
+    def __call__(self, event: str, job: BuildJob, text: str) -> None:
+        """The ``progress`` callback of run_plan."""
+        {"start": self._start, "line": self._line, "output": self._output, "done": self._done}[
+            event
+        ](job, text)
+
+    def _status(self) -> str:
+        crates = f"{self.crates} crate(s) compiled, " if self.crates else ""
+        return f"{self.tag}: {self.step} ({crates}{time.monotonic() - self.started:.0f}s)"
+
+    def _start(self, job: BuildJob, _text: str) -> None:
+        self.tag = job.target.platform_tag
+        self.step, self.crates, self.folded = "starting maturin", 0, False
+        self.started = time.monotonic()
+        extra = f" with RUSTC={job.rustc}" if job.rustc else ""
+        err_console().print(Text.assemble((self.tag, "bold"), f": building{extra} ..."))
+        if self.verbose:
+            _open_fold(f"maturin output ({self.tag})", github=self.github)
+        elif not self.terminal:
+            self.stopped.clear()
+            self.thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+            self.thread.start()
+
+    def _beat(self) -> None:
+        while not self.stopped.wait(self.heartbeat):
+            with self.lock:
+                err_console().print(f"{self._status()} ...", markup=False, highlight=False)
+
+    def _line(self, _job: BuildJob, text: str) -> None:
+        with self.lock:
+            if self.verbose:
+                sys.stderr.write(text + "\n")
+                sys.stderr.flush()
+            found = _STEP.match(_ANSI.sub("", text))
+            if found:
+                self.step = printable(f"{found[1]} {found[2]}")
+                self.crates += found[1] == "Compiling"
+            if self.terminal and not self.verbose:
+                now = time.monotonic()
+                if now - self.drawn >= REDRAW_SECONDS:
+                    self.drawn = now
+                    width = max(20, err_console().width - 1)  # never wrap: \r redraws one line
+                    sys.stderr.write("\r\x1b[K" + self._status()[:width])
+                    sys.stderr.flush()
+
+    def _output(self, _job: BuildJob, text: str) -> None:
+        self.close()
+        if self.verbose:
+            _close_fold(github=self.github)
+            self.folded = True
+        elif self.github and text:
+            _fold(f"maturin output ({self.tag})", text)
+            self.folded = True
+
+    def _done(self, _job: BuildJob, text: str) -> None:
+        err_console().print(
+            Text.assemble((self.tag, "bold"), ": ", ("ok", "green"), f" in {text} (checked)")
+        )
+
+    def close(self) -> None:
+        """Stop the heartbeat and clear the status line (again harmless)."""
+        self.stopped.set()
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+        if self.drawn:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self.drawn = 0.0
+
+
+def _heartbeat_seconds() -> float:
+    """HEARTBEAT_SECONDS, or ZIGWHEEL_PROGRESS_SECONDS when set to a positive number."""
+    try:
+        value = float(os.environ.get("ZIGWHEEL_PROGRESS_SECONDS", ""))
+    except ValueError:
+        return HEARTBEAT_SECONDS
+    return value if value > 0 else HEARTBEAT_SECONDS
 
 
 def register(app: typer.Typer) -> None:
@@ -205,23 +330,21 @@ def register(app: typer.Typer) -> None:
                 _print_plan(plan)
             return
 
-        def progress(event: str, job: BuildJob, text: str) -> None:
-            tag = job.target.platform_tag
-            if event == "start":
-                extra = f" with RUSTC={job.rustc}" if job.rustc else ""
-                err_console().print(Text.assemble((tag, "bold"), f": building{extra} ..."))
-            elif event == "output" and verbose:
-                _fold(f"maturin output ({tag})", text)
-            elif event == "done":
-                err_console().print(
-                    Text.assemble((tag, "bold"), ": ", ("ok", "green"), f" in {text} (checked)")
-                )
+        watch = BuildWatch(
+            verbose=verbose,
+            github=on_github_actions(),
+            terminal=err_console().is_terminal,
+            heartbeat=_heartbeat_seconds(),
+        )
 
         try:
-            wheels = list(run_plan(plan, env=env, progress=progress).wheels)
+            wheels = list(run_plan(plan, env=env, progress=watch).wheels)
         except BuildFailure as err:
-            _report_failure(plan, err, verbose=verbose, json_output=json_output)
+            watch.close()
+            _report_failure(plan, err, shown=watch.folded, json_output=json_output)
             raise  # zigwheel.cli.main prints the error and hint and exits with err.exit_code
+        finally:
+            watch.close()
         if json_output:
             print_json({"ok": True, "wheels": [w.to_json() for w in wheels]})
         else:

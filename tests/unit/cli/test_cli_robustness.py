@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -365,3 +366,67 @@ def test_a_failed_target_is_said_once(tmp_path: Path) -> None:
     ]
     assert "manylinux_2_17_aarch64: not attempted, no wheel written" in lines
     assert "error: maturin failed for manylinux_2_17_x86_64 (exit code 1)" in lines
+
+
+def _job() -> Any:
+    from zigwheel.builder.jobs import BuildJob  # noqa: PLC0415
+    from zigwheel.toolchain.targets import resolve_target  # noqa: PLC0415
+
+    return BuildJob(resolve_target("x86_64", "manylinux_2_17"), (), None)
+
+
+def test_verbose_progress_streams_each_line_as_it_comes(capsys: pytest.CaptureFixture[str]) -> None:
+    from zigwheel.cli.build_cmd import BuildWatch  # noqa: PLC0415
+
+    watch = BuildWatch(verbose=True, github=True, terminal=False, heartbeat=60)
+    job = _job()
+    watch("start", job, "")
+    watch("line", job, "   Compiling zstd-sys v2.0.9")
+    assert capsys.readouterr().err.endswith("   Compiling zstd-sys v2.0.9\n")  # before the end
+    watch("line", job, "::error::not a command of ours")
+    watch("output", job, "...")
+    watch.close()
+    err = capsys.readouterr().err
+    # The tool's own "::" lines are inside stop-commands: the runner does not act on them.
+    assert err.index("::error::not") < err.index("::zigwheel-maturin-output::")
+    assert err.rstrip().endswith("::endgroup::")
+    assert watch.folded
+
+
+def test_without_a_terminal_a_running_build_says_where_it_is(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import time  # noqa: PLC0415
+
+    from zigwheel.cli.build_cmd import BuildWatch  # noqa: PLC0415
+
+    watch = BuildWatch(verbose=False, github=False, terminal=False, heartbeat=0.2)
+    job = _job()
+    watch("start", job, "")
+    watch("line", job, "   Compiling zstd-sys v2.0.9")
+    time.sleep(0.7)  # one crate compiling for long: no line comes, the heartbeat speaks
+    watch("output", job, "   Compiling zstd-sys v2.0.9\n")
+    watch.close()
+    err = capsys.readouterr().err
+    beats = [line for line in err.splitlines() if "Compiling zstd-sys" in line]
+    assert len(beats) >= 2
+    assert beats[0].startswith("manylinux_2_17_x86_64: Compiling zstd-sys (1 crate(s) compiled, ")
+    assert "\r" not in err  # a log gets whole lines, never a redrawn status line
+    assert not watch.folded  # the output is shown only if the build fails
+
+
+@pytest.mark.slow
+def test_a_failed_build_on_github_is_folded_once_and_annotated(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    with (project / "src" / "lib.rs").open("a") as source:
+        source.write("fn broken( {\n")
+    result = zigwheel(
+        "build", str(project), "-t", "x86_64", "-o", str(tmp_path / "out"),
+        env={"GITHUB_ACTIONS": "true", "ZIGWHEEL_PROGRESS_SECONDS": "2"},
+    )  # fmt: skip
+    assert result.returncode == 5
+    assert result.stderr.count("::group::maturin output (manylinux_2_17_x86_64)") == 1
+    assert "crate(s) compiled" in result.stderr  # the heartbeat while the dependencies compiled
+    (annotation,) = [line for line in result.stdout.splitlines() if line.startswith("::error")]
+    assert annotation.startswith("::error title=zigwheel build%3A manylinux_2_17_x86_64 failed::")
+    assert "maturin failed for manylinux_2_17_x86_64" in annotation
