@@ -70,6 +70,9 @@ class BuildPlan:
     settings: BuildSettings
     jobs: tuple[BuildJob, ...]
     warnings: tuple[str, ...] = ()
+    # SOURCE_DATE_EPOCH maturin gets (the last commit's time) when the user set none: the same
+    # commit then gives byte-identical wheels (zip dates, the SBOM) on any machine, any day.
+    source_date_epoch: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready description of the plan and where each setting came from."""
@@ -84,6 +87,7 @@ class BuildPlan:
                 for name, value in self.settings.environment.items()
             },
             "sources": dict(self.settings.sources),
+            "source_date_epoch": self.source_date_epoch,
             "warnings": list(self.warnings),
             "jobs": [
                 {
@@ -376,7 +380,25 @@ def plan_build(project: Project, settings: BuildSettings, env: Mapping[str, str]
         if choice.rustc is None:
             raise choice.error(rust_env)
         jobs.append(BuildJob(target, interpreters, choice.override))
-    return BuildPlan(project, settings, tuple(jobs), tuple(warnings))
+    epoch = None if "SOURCE_DATE_EPOCH" in rust_env else last_commit_time(project.directory, env)
+    return BuildPlan(project, settings, tuple(jobs), tuple(warnings), epoch)
+
+
+def last_commit_time(directory: Path, env: Mapping[str, str]) -> str | None:
+    """The time (seconds since 1970) of the last commit of ``directory``'s repository.
+
+    None outside a git checkout or without git. A tree with uncommitted changes still gets the
+    last commit's time: only the changed files differ then.
+    """
+    try:
+        result = _proc.run(
+            ["git", "-C", str(directory), "log", "-1", "--format=%ct"], env=env, check=False,
+            timeout=60,
+        )  # fmt: skip
+    except ZigwheelError:  # no git on this machine
+        return None
+    text = result.stdout.strip()
+    return text if result.returncode == 0 and text.isdigit() else None
 
 
 # -- building --------------------------------------------------------------------------------
@@ -422,6 +444,14 @@ def build_env(job: BuildJob, zig: Zig, base: Mapping[str, str], cache: Path) -> 
     return env
 
 
+def _with_epoch(plan: BuildPlan, env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with the plan's SOURCE_DATE_EPOCH, unless the user's (shell or table) is set."""
+    given = {**env, **plan.settings.environment}
+    if plan.source_date_epoch is None or "SOURCE_DATE_EPOCH" in given:
+        return dict(env)
+    return {**env, "SOURCE_DATE_EPOCH": plan.source_date_epoch}
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -452,7 +482,8 @@ def run_job(
     staging = Path(tempfile.mkdtemp(prefix=".zigwheel-", dir=staging_root))
     try:
         progress("start", job, "")
-        job_env = build_env(job, zig, {**env, **plan.settings.environment}, cache_root(env))
+        base = {**_with_epoch(plan, env), **plan.settings.environment}
+        job_env = build_env(job, zig, base, cache_root(env))
         command = maturin_command(plan, job, staging)
         result = _proc.stream(
             command,

@@ -51,6 +51,9 @@ def _print_plan(plan: BuildPlan) -> None:
     for name, value in plan.settings.environment.items():
         source = plan.settings.environment_sources.get(name, "?")
         console.print(f"    {name}={value} (from {source})", markup=False)
+    if plan.source_date_epoch is not None:
+        epoch = plan.source_date_epoch
+        console.print(f"  SOURCE_DATE_EPOCH: {epoch} (from the last commit)", markup=False)
     rows = [
         [
             job.target.arch.value,

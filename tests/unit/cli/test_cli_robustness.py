@@ -430,3 +430,32 @@ def test_a_failed_build_on_github_is_folded_once_and_annotated(tmp_path: Path) -
     (annotation,) = [line for line in result.stdout.splitlines() if line.startswith("::error")]
     assert annotation.startswith("::error title=zigwheel build%3A manylinux_2_17_x86_64 failed::")
     assert "maturin failed for manylinux_2_17_x86_64" in annotation
+
+
+@pytest.mark.slow
+def test_two_builds_of_one_commit_give_the_same_wheel(tmp_path: Path) -> None:
+    import zipfile  # noqa: PLC0415
+
+    env = {key: value for key, value in os.environ.items() if key != "SOURCE_DATE_EPOCH"}
+    digests = []
+    for run in ("first", "second"):
+        # The second run compiles everything again, in a target folder of its own.
+        run_env = {**env, "CARGO_TARGET_DIR": str(tmp_path / f"target-{run}")}
+        result = subprocess.run(
+            [sys.executable, "-m", "zigwheel", "build", str(EXAMPLES / "hello-abi3"),
+             "-t", "x86_64", "-o", str(tmp_path / run), "--json"],
+            capture_output=True, text=True, check=False, env=run_env, timeout=900,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        (wheel,) = json.loads(result.stdout)["wheels"]
+        digests.append(wheel["sha256"])
+    assert digests[0] == digests[1]
+    commit = subprocess.run(
+        ["git", "-C", str(EXAMPLES / "hello-abi3"), "log", "-1", "--format=%ct"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    with zipfile.ZipFile(next((tmp_path / "first").glob("*.whl"))) as archive:
+        import datetime  # noqa: PLC0415
+
+        stamp = datetime.datetime(*archive.infolist()[0].date_time, tzinfo=datetime.timezone.utc)
+    assert abs(stamp.timestamp() - int(commit)) <= 2  # zip dates have a 2-second grain
