@@ -434,8 +434,10 @@ def twine_command(python: str, repository: Repository, files: Sequence[Path]) ->
     """The uploader's command line: no credentials in it (they go through the environment)."""
     argv = [python, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar"]
     argv.append("--verbose")  # the index's own error message, for the explanations
-    if repository.url is not None:
+    if repository.url is not None and repository.url_secret is None:
         argv += ["--repository-url", repository.url]
+    elif repository.url is not None:
+        pass  # a URL holding a password goes through TWINE_REPOSITORY_URL (see publish)
     else:
         argv += ["--repository", repository.name or "pypi"]
     return argv + [str(path) for path in files]
@@ -498,6 +500,9 @@ def publish(
         raise ToolchainError(msg, hint="python -m pip install twine")
     command = twine_command(python, repository, [v.path for v in verdicts])
     child_env = twine_env(env, credentials, anonymous=not repository.token_rules)
+    if repository.url is not None and repository.url_secret is not None:
+        # Not on the command line, which `zigwheel -v` logs and `ps` shows to every user.
+        child_env["TWINE_REPOSITORY_URL"] = repository.url
     completed = _proc.run(command, env=child_env, check=False, timeout=UPLOAD_TIMEOUT)
     output = redact(redact(completed.stdout, credentials.password), repository.url_secret)
     if completed.returncode != 0:

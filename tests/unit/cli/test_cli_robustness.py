@@ -216,7 +216,8 @@ def test_publish_to_a_closed_port_is_not_blamed_on_credentials(tmp_path: Path) -
     secret = "pypi-NotARealToken0123456789"
     url = f"http://__token__:{secret}@127.0.0.1:9/legacy/"
     env = {"TWINE_USERNAME": "__token__", "TWINE_PASSWORD": secret}
-    result = zigwheel("publish", str(_sdist(tmp_path)), "--repository-url", url, env=env)
+    # -v logs every command line zigwheel runs: the token must not be in twine's either.
+    result = zigwheel("-v", "publish", str(_sdist(tmp_path)), "--repository-url", url, env=env)
     # twine's own traceback is part of the uploader output shown; none is zigwheel's.
     assert "zigwheel/" not in result.stderr
     assert result.returncode == 5, result.stderr
