@@ -110,3 +110,43 @@ def test_cli_json_report_for_both_architectures(
     report = json.loads(done.stdout)
     kinds = {Path(r["path"]).name: (r["status"], r["kind"]) for r in report["results"]}
     assert kinds == {wheels[0].name: ("passed", "qemu"), wheels[1].name: ("passed", "host")}
+
+
+# Each example's own tests, as its pytest reports them (cmix parametrizes one test four ways).
+EXAMPLE_TESTS = {"hello-abi3": 4, "cmix": 6, "versioned": 2}
+
+
+def _zigwheel_test(wheel: Path, name: str, cache: Path, *extra: str) -> dict[str, object]:
+    """`zigwheel test --project examples/NAME WHEEL`: the example's pyproject names the
+    test-command and test-requires; nothing is installed by hand."""
+    done = subprocess.run(
+        [sys.executable, "-m", "zigwheel", "test", "--json", "--project", str(EXAMPLES / name),
+         *extra, str(wheel)],
+        capture_output=True, text=True, check=False, timeout=1800,
+        env={**os.environ, "ZIGWHEEL_CACHE_DIR": str(cache)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    (result,) = json.loads(done.stdout)["results"]
+    assert isinstance(result, dict)
+    return result
+
+
+@pytest.mark.parametrize(
+    ("name", "arch", "where"),
+    [
+        *((name, "x86_64", "host") for name in sorted(EXAMPLE_TESTS)),
+        *((name, "aarch64", "qemu") for name in sorted(EXAMPLE_TESTS)),
+        *((name, "x86_64", "bullseye") for name in ABI3_EXAMPLES),  # cp39-abi3: Python 3.9 has it
+    ],
+)
+def test_zigwheel_test_runs_each_examples_own_tests(
+    name: str, arch: str, where: str, *, example_wheel: Callable[..., Path],
+    bookworm_arm64: Path, bullseye_amd64: Path,
+) -> None:  # fmt: skip
+    wheel = _example(example_wheel, name, arch)
+    cache = bookworm_arm64.parent.parent  # the cache holding the provisioned roots
+    extra = ("--root", str(bullseye_amd64)) if where == "bullseye" else ()
+    result = _zigwheel_test(wheel, name, cache, *extra)
+    assert result["status"] == "passed", result
+    assert result["kind"] == {"host": "host", "qemu": "qemu", "bullseye": "loader"}[where]
+    assert re.search(rf"\b{EXAMPLE_TESTS[name]} passed\b", str(result["output"])), result["output"]

@@ -386,3 +386,25 @@ def test_a_sealed_root_keeps_subprocesses_of_sys_executable_inside(
     assert reported in result.output, result.output
     # the same environment rules as a host venv: zigwheel sets neither variable
     assert "env PYTHONPATH=None PYTHONHOME=None" in result.output
+
+
+def test_cli_streams_the_output_with_v_and_always_shows_its_last_lines(
+    tiny_wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    command = "echo first-line; echo '3 passed in 0.01s'"
+    done = subprocess.run(
+        [sys.executable, "-m", "zigwheel", "-v", "test", "--command", command,
+         str(tiny_wheels["zig-x86_64"])],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "  | first-line" in done.stderr  # streamed as it ran
+    assert "  3 passed in 0.01s" in done.stdout  # the summary in the report of a passed wheel
+    quiet = subprocess.run(
+        [sys.executable, "-m", "zigwheel", "test", "--json", "--command", command,
+         str(tiny_wheels["zig-x86_64"])],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    (result,) = json.loads(quiet.stdout)["results"]
+    assert "first-line\n3 passed in 0.01s" in result["output"]  # --json keeps it whole
+    assert "  | " not in quiet.stderr

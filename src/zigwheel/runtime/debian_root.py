@@ -18,7 +18,7 @@ from zigwheel.errors import (
 from zigwheel.host import Host
 from zigwheel.platforms import lookup, registry
 from zigwheel.runtime import debian
-from zigwheel.runtime.roots import MARKER, find_root_python, read_marker
+from zigwheel.runtime.roots import MARKER, find_root_python, merged_usr_links, read_marker
 
 
 @dataclass(frozen=True)
@@ -171,6 +171,7 @@ def build_debian_root(
     try:
         for package, deb in zip(packages, debs):
             debian.unpack_deb(deb, staging, what=f"{package.name}_{package.version}")
+        merged_usr_links(staging)  # trixie and later: /lib64/ld-... lives in /usr/lib64
         find_root_python(staging)  # fails loudly if the recipe no longer yields a Python
         built = BuiltRoot(
             path=dest,

@@ -197,6 +197,28 @@ def python_env(base_env: Mapping[str, str], extra: Mapping[str, str]) -> dict[st
     return env
 
 
+MERGED_USR = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+
+
+def merged_usr_links(root: Path) -> list[str]:
+    """Add the /lib, /lib64, /bin ... links of a merged-usr root that lacks them; the names added.
+
+    Since trixie, Debian's packages put everything under /usr and the top-level links come from
+    base-files, which a test root does not unpack; a program's loader is still /lib64/ld-....
+    A root that cannot be written is left as it is.
+    """
+    added = []
+    for name in MERGED_USR:
+        link, target = root / name, root / "usr" / name
+        if not link.is_symlink() and not link.exists() and target.is_dir():
+            try:
+                link.symlink_to(f"usr/{name}")
+            except OSError:
+                continue
+            added.append(name)
+    return added
+
+
 def root_runner(
     root: Path, *, env: Mapping[str, str], site_dir: Path | None = None, host: Host | None = None
 ) -> PythonRunner:
@@ -212,6 +234,7 @@ def root_runner(
     if not root.is_dir():
         msg = f"the root filesystem {root} does not exist"
         raise UnreadableInputError(msg, hint="build one with `zigwheel root debian DIR`")
+    merged_usr_links(root)  # roots built before zigwheel added them
     python = find_root_python(root)
     info = read_elf_info(python)
     extra = {"PYTHONHOME": str(resolve_in_root(root, "usr"))}

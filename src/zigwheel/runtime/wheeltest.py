@@ -843,7 +843,7 @@ def pick_cached_root(wheel: WheelFacts, roots_dir: Path | None) -> Path | None:
     return None
 
 
-def run_wheel_test(
+def run_wheel_test(  # noqa: PLR0911 - each early return is a verdict on the wheel
     wheel_path: Path,
     *,
     env: Mapping[str, str],
@@ -906,6 +906,17 @@ def run_wheel_test(
             result.environment = _describe(runner, python)
             installed = _install(result, wheel, runner, python, work, env=env, install=install,
                                  cache=cache, deadline=deadline)  # fmt: skip
+            if installed is None and result.status == NOT_TESTED and root is None:
+                # This machine's Python cannot load it: a cached root of another Python may.
+                other = pick_cached_root(wheel, roots_dir)
+                if other is None:
+                    result.reason += "; " + no_root_reason(wheel, roots_dir).split("; ", 2)[-1]
+                    return result
+                return run_wheel_test(
+                    wheel_path, env=env, root=other, roots_dir=roots_dir, command=command,
+                    project=project, host_python=host_python, with_deps=with_deps, host=host,
+                    requires=requires, extras=extras, timeout=deadline.left(), cache=cache,
+                )  # fmt: skip
             if installed is None:
                 return result
             if installed.root is not None:

@@ -213,3 +213,15 @@ def test_site_target_is_debians_local_dist_packages(tmp_path: Path) -> None:
     debian = "os.path.join(prefix, 'local/lib', 'python' + v, 'dist-packages')\n"
     (stdlib / "site.py").write_text(debian)
     assert roots.site_target(tmp_path, python) == "/usr/local/lib/python3.9/dist-packages"
+
+
+def test_a_merged_usr_root_gets_its_top_level_links(tmp_path: Path) -> None:
+    """trixie: the loader is /lib64/ld-linux-x86-64.so.2, but packages ship /usr/lib64 only."""
+    (tmp_path / "usr" / "lib64").mkdir(parents=True)
+    (tmp_path / "usr" / "lib64" / "ld-linux-x86-64.so.2").write_text("loader")
+    (tmp_path / "usr" / "bin").mkdir()
+    (tmp_path / "lib").mkdir()  # a real folder stays as it is
+    assert roots.merged_usr_links(tmp_path) == ["bin", "lib64"]
+    assert roots.resolve_in_root(tmp_path, "/lib64/ld-linux-x86-64.so.2").read_text() == "loader"
+    assert not (tmp_path / "lib").is_symlink()
+    assert roots.merged_usr_links(tmp_path) == []  # once
