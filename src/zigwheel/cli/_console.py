@@ -21,11 +21,11 @@ def printable(text: str, *, newlines: bool = False) -> str:
 
     A file name or archive member holding U+202E (right-to-left override) would reorder the
     terminal's line and hide what the name really is; a raw escape or carriage return could
-    rewrite the line. ``newlines`` keeps line breaks (and tabs) of multi-line text.
+    rewrite the line. ``newlines`` keeps the line breaks of multi-line text.
     """
     if text.isprintable():
         return text
-    kept = "\n\t" if newlines else ""
+    kept = "\n" if newlines else ""
     return "".join(
         char if char.isprintable() or char in kept
         else f"\\x{ord(char):02x}" if ord(char) < 0x100
