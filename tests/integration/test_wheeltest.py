@@ -49,12 +49,18 @@ def _record_line(name: str, data: bytes) -> str:
     return f"{name},sha256={digest},{len(data)}"
 
 
-def make_wheel(so_file: Path, platform_tag: str, out: Path, python_tag: str = "cp39") -> Path:
-    """Pack tinyext.abi3.so into a wheel named with ``platform_tag``."""
+def make_wheel(
+    so_file: Path, platform_tag: str, out: Path, python_tag: str = "cp39",
+    requires: tuple[str, ...] = (),
+) -> Path:  # fmt: skip
+    """Pack tinyext.abi3.so into a wheel named with ``platform_tag`` (``requires``: its
+    Requires-Dist lines)."""
     abi = "abi3" if python_tag == "cp39" else python_tag
+    metadata = "Metadata-Version: 2.1\nName: tinyext\nVersion: 0.1\n"
+    metadata += "".join(f"Requires-Dist: {line}\n" for line in requires)
     files = {
         "tinyext.abi3.so": so_file.read_bytes(),
-        "tinyext-0.1.dist-info/METADATA": b"Metadata-Version: 2.1\nName: tinyext\nVersion: 0.1\n",
+        "tinyext-0.1.dist-info/METADATA": metadata.encode(),
         "tinyext-0.1.dist-info/WHEEL": (
             f"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: false\n"
             f"Tag: {python_tag}-{abi}-{platform_tag}\n"
@@ -408,3 +414,41 @@ def test_cli_streams_the_output_with_v_and_always_shows_its_last_lines(
     (result,) = json.loads(quiet.stdout)["results"]
     assert "first-line\n3 passed in 0.01s" in result["output"]  # --json keeps it whole
     assert "  | " not in quiet.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.network
+def test_with_deps_installs_the_wheels_dependencies_in_a_root_and_its_absence_is_explained(
+    tiny_wheels: dict[str, Path], bullseye_amd64: Path, tmp_path: Path
+) -> None:
+    so_file = tiny_wheels["zig-x86_64"].parent.parent / "zig-x86_64" / "tinyext.abi3.so"
+    wheel = make_wheel(so_file, "manylinux_2_17_x86_64", tmp_path / "dist",
+                       requires=("iniconfig", "pytest; extra == 'test'"))  # fmt: skip
+    command = "python -c 'import iniconfig'"
+    missing = wheeltest.run_wheel_test(wheel, env=os.environ, root=bullseye_amd64,
+                                       command=command, cache=tmp_path / "cache")  # fmt: skip
+    assert missing.status == wheeltest.FAILED, missing.to_json()
+    assert "the wheel requires iniconfig (Requires-Dist)" in missing.reason
+    assert "--with-deps" in missing.reason
+    done = wheeltest.run_wheel_test(wheel, env=os.environ, root=bullseye_amd64, command=command,
+                                    with_deps=True, cache=tmp_path / "cache")  # fmt: skip
+    assert done.status == wheeltest.PASSED, done.to_json()
+
+
+@pytest.mark.network
+def test_cli_installs_the_projects_dependency_group(
+    tiny_wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    """test-groups in ./pyproject.toml: the group's requirements (include-group followed)."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "tinyext"\n\n'
+        '[dependency-groups]\ntest = [{include-group = "ini"}]\nini = ["iniconfig"]\n\n'
+        "[tool.zigwheel]\ntest-groups = [\"test\"]\n"
+        "test-command = \"cd {project} && python -c 'import iniconfig, tinyext'\"\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "zigwheel", "test", str(tiny_wheels["zig-x86_64"])],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"command cd {tmp_path} && python" in done.stdout  # {project}: the current folder
