@@ -452,3 +452,33 @@ def test_cli_installs_the_projects_dependency_group(
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"command cd {tmp_path} && python" in done.stdout  # {project}: the current folder
+
+
+@pytest.mark.slow
+@pytest.mark.network
+@pytest.mark.parametrize(
+    ("wheel", "root", "reported"),
+    [
+        ("zig-x86_64", "bullseye_amd64", "child glibc 2.31 x86_64"),
+        ("zig-aarch64", "bookworm_arm64", "child glibc 2.36 aarch64"),
+    ],
+)
+def test_an_unsealed_root_says_so_and_its_sys_executable_still_starts_the_root(
+    wheel: str, root: str, reported: str, *, tiny_wheels: dict[str, Path],
+    request: pytest.FixtureRequest, tmp_path: Path,
+) -> None:  # fmt: skip
+    """Without unshare on PATH the root cannot be sealed: the report says so, and a subprocess
+    of sys.executable still runs the root's Python with the root's libc (or under qemu)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("sh", "qemu-aarch64-static", "qemu-aarch64"):
+        found = shutil.which(tool)
+        if found:
+            (bin_dir / tool).symlink_to(found)
+    result = wheeltest.run_wheel_test(
+        tiny_wheels[wheel], env={**os.environ, "PATH": str(bin_dir)},
+        root=request.getfixturevalue(root), command=SUBPROCESS_REPORT,
+    )  # fmt: skip
+    assert result.status == wheeltest.PASSED, result.to_json()
+    assert result.sealed.startswith("not sealed: unshare (util-linux) is not on PATH")
+    assert reported in result.output, result.output

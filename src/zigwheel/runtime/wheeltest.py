@@ -785,9 +785,8 @@ def _sealed(
     how, or why not); else the unsealed runner."""
     sealed, how = roots.seal(runner, binds=binds, site_dir=work / "site",
                              scratch=work / ".seal", env=env)  # fmt: skip
-    leak = "subprocesses of sys.executable run on the host's loader"
     if sealed is None:
-        result.sealed = f"{how}; {leak}"
+        result.sealed = f"{how}; {_unsealed_executable(runner, work)}"
         return runner
     probe = _step(sealed.command("-c", roots.probe_script()), env=sealed.env, cwd=work / "cwd",
                   deadline=deadline)  # fmt: skip
@@ -797,11 +796,30 @@ def _sealed(
         inside = None
     if inside is None or inside.version != python.version or inside.libc != python.libc:
         first = next((line for line in probe.stdout.splitlines() if line.strip()), "no output")
+        leak = _unsealed_executable(runner, work)
         result.sealed = f"not sealed: the user-namespace chroot did not start ({first}); {leak}"
         return runner
     result.sealed = how
     result.environment = _describe(sealed, python)
     return sealed
+
+
+def _unsealed_executable(runner: roots.PythonRunner, work: Path) -> str:
+    """Unsealed, point the root Python's sys.executable at a host script that starts it the
+    same way (its loader, or qemu), so that its subprocesses do not escape to the host's
+    loader or fail with "Exec format error"; what the report says about it."""
+    wrapper = work / "bin-root" / "python"
+    wrapper.parent.mkdir(exist_ok=True)
+    wrapper.write_text(runner.shell_wrapper())
+    wrapper.chmod(0o755)
+    custom = work / "site" / "sitecustomize.py"
+    before = custom.read_text() if custom.is_file() else ""
+    # sitecustomize is imported from the site folder (first on PYTHONPATH when unsealed).
+    custom.write_text(f"{before}import sys\nsys.executable = {str(wrapper)!r}\n")
+    return (
+        "sys.executable is a wrapper that starts the root's Python again, but the root is not "
+        "the test's / (other programs and paths are the host's)"
+    )
 
 
 def _describe(runner: roots.PythonRunner, python: PythonFacts) -> str:
