@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import shutil
 import sys
 import tempfile
@@ -262,6 +263,24 @@ def _manifest(directory: Path, pyproject_path: Path, maturin: Mapping[str, Any])
     raise ConfigError(msg, hint=SUPPORTED_PROJECTS)
 
 
+def _pyo3_members(manifest: Path, cargo: Mapping[str, Any], base: Path) -> list[str]:
+    """The workspace's member manifests that depend on pyo3, relative to ``base``."""
+    members = _table(cargo.get("workspace")).get("members", [])
+    found: list[str] = []
+    for pattern in members if isinstance(members, list) else []:
+        if not isinstance(pattern, str):
+            continue
+        for folder in sorted(manifest.parent.glob(pattern)):
+            member = folder / "Cargo.toml"
+            try:
+                text = member.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if "pyo3" in text:
+                found.append(Path(os.path.relpath(member, base)).as_posix())
+    return found
+
+
 def read_project(directory: Path) -> Project:
     """Read pyproject.toml, Cargo.toml and Cargo.lock of a maturin project.
 
@@ -285,8 +304,12 @@ def read_project(directory: Path) -> Project:
     cargo = read_user_toml(manifest)
     if "package" not in cargo:
         msg = f"{manifest} is a workspace manifest without a [package]: maturin cannot build it"
+        members = _pyo3_members(manifest, cargo, directory)
+        where = f'manifest-path = "{(members or ["MEMBER/Cargo.toml"])[0]}"'
         raise ConfigError(
-            msg, hint="pass the folder of the member crate that holds the Python extension"
+            msg,
+            hint=f"name the member that holds the Python extension in [tool.maturin] ({where}), "
+            "or pass that member's folder",
         )
     lock_packages: set[str] = set()
     for lock in dict.fromkeys((manifest.parent / "Cargo.lock", directory / "Cargo.lock")):

@@ -460,3 +460,20 @@ def test_two_builds_of_one_commit_give_the_same_wheel(tmp_path: Path) -> None:
 
         stamp = datetime.datetime(*archive.infolist()[0].date_time, tzinfo=datetime.timezone.utc)
     assert abs(stamp.timestamp() - int(commit)) <= 2  # zip dates have a 2-second grain
+
+
+def test_a_workspace_root_names_the_member_to_build(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    member = _project(root / "crates", "py")
+    (root / "Cargo.toml").write_text('[workspace]\nmembers = ["crates/*"]\n')
+    (root / "pyproject.toml").write_text((member / "pyproject.toml").read_text())
+    result = zigwheel("build", str(root), "--print-plan")
+    assert result.returncode == 2
+    assert 'manifest-path = "crates/py/Cargo.toml"' in result.stderr
+    pyproject = root / "pyproject.toml"
+    text = pyproject.read_text().replace(
+        "[tool.maturin]\n", '[tool.maturin]\nmanifest-path = "crates/py/Cargo.toml"\n'
+    )
+    pyproject.write_text(text)
+    planned = zigwheel("build", str(root), "--print-plan", "-t", "x86_64")
+    assert planned.returncode == 0, planned.stderr
