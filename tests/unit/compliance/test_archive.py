@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from zigwheel.compliance import archive as archive_module
 from zigwheel.compliance.archive import Limits, WheelArchive, parse_wheel_name, unsafe_member_name
 from zigwheel.errors import UnreadableInputError
 
@@ -157,3 +158,22 @@ def test_truncated_and_corrupt_archives(tmp_path: Path) -> None:
     corrupt.write_bytes(data[:40] + b"\xff" * 20 + data[60:])
     with WheelArchive(corrupt) as archive, pytest.raises(UnreadableInputError):
         archive.read("x/a.so")
+
+
+def test_both_inflaters_give_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ISA-L's raw-stream reader and zipfile's agree, on deflated and stored members alike."""
+    data = bytes(range(256)) * (9 << 12) + b"tail"  # over two 1 MiB chunks
+    wheel = _zip(tmp_path / "x-1.0-py3-none-any.whl", {"x/a.so": data})
+    with zipfile.ZipFile(wheel, "a", zipfile.ZIP_STORED) as raw:
+        raw.writestr("x/b.so", data)
+    found = []
+    for inflater in (archive_module._INFLATE, None):
+        monkeypatch.setattr(archive_module, "_INFLATE", inflater)
+        with WheelArchive(wheel) as archive:
+            for name in ("x/a.so", "x/b.so"):
+                scanned = archive.scan(name, keep=lambda _head: True, algorithm="sha256")
+                assert scanned.data == bytearray(data)
+                found.append(scanned.digest)
+    assert found == [hashlib.sha256(data).digest()] * 4
