@@ -549,6 +549,14 @@ FINDING_EXPLANATIONS: Mapping[FindingKind, str | None] = {
     # brought the host's libraries (the too-recent-symbols explanation says "build with zig",
     # which is what build just did).
     FindingKind.TOO_NEW_SYMBOL_VERSION: "zig-build-needs-newer-glibc",
+    # The archive or a file in it is not what maturin writes (RECORD rows, duplicate names, ELF
+    # headers that hide needs, a module named for another target): the finding's words are the
+    # explanation; no log pattern of a build leads to them.
+    FindingKind.UNLISTED_MEMBER: None,
+    FindingKind.RECORD_MISMATCH: None,
+    FindingKind.DUPLICATE_MEMBER: None,
+    FindingKind.ELF_VIEWS_DISAGREE: None,
+    FindingKind.EXTENSION_SUFFIX_MISMATCH: None,
 }
 # Symbols that only a newer libc has and that have explanations of their own, in the order they
 # are given: (explanation id, does the symbol name it, the details it fills).
