@@ -76,7 +76,8 @@ def plan(
     Arguments override ``ZIGWHEEL_*`` variables of ``env`` (default: ``os.environ``), which
     override ``[tool.zigwheel]`` of the project's pyproject.toml, exactly as flags do.
     """
-    from zigwheel.builder.jobs import plan_build, read_project  # noqa: PLC0415
+    from zigwheel.builder.jobs import plan_build  # noqa: PLC0415
+    from zigwheel.builder.project import read_project  # noqa: PLC0415
     from zigwheel.builder.settings import FlagValues, resolve_settings  # noqa: PLC0415
     from zigwheel.host import Host  # noqa: PLC0415
 

@@ -21,7 +21,7 @@ from packaging.version import InvalidVersion, Version
 
 from zigwheel._proc import run
 from zigwheel._version import __version__
-from zigwheel.builder.jobs import KNOWN_PYTHONS, read_project
+from zigwheel.builder.project import KNOWN_PYTHONS, read_project
 from zigwheel.builder.settings import Defaults, resolve, setting
 from zigwheel.errors import ConfigError, DataError
 from zigwheel.platforms import Libc

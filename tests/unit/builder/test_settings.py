@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from zigwheel.builder.jobs import Project, plan_build, read_project, system_crate_problems
+from zigwheel.builder.jobs import plan_build
+from zigwheel.builder.project import Project, read_project, system_crate_problems
 from zigwheel.builder.settings import (
     BUILD,
     BUILD_SETTINGS,

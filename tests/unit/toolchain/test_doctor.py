@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from zigwheel.builder.jobs import Project, plan_build
+from zigwheel.builder.jobs import plan_build
+from zigwheel.builder.project import Project
 from zigwheel.builder.settings import FlagValues, resolve_settings
 from zigwheel.errors import ToolchainError
 from zigwheel.host import Host
