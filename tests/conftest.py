@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -95,3 +97,19 @@ def have(tool: str) -> bool:
 def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     """subprocess.run with text output captured; for tests."""
     return subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload,no-any-return]
+
+
+@pytest.fixture(scope="session")
+def check_builders() -> ModuleType:
+    """The crafted-wheel builders of tests/integration/test_check_build.py, loaded once.
+
+    (make_wheel, compile_so, host_built_wheel, retagged_wheel: test modules cannot import
+    each other under pytest's importlib mode.)
+    """
+    path = REPO / "tests" / "integration" / "test_check_build.py"
+    spec = importlib.util.spec_from_file_location("zigwheel_check_builders", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

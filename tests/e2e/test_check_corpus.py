@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -222,21 +221,12 @@ def corpus() -> list[Path]:
     return download_corpus(folder)
 
 
-def _builders() -> ModuleType:
-    """The wheel builders of tests/integration/test_check_build.py (tests are not a package)."""
-    path = Path(__file__).resolve().parents[1] / "integration" / "test_check_build.py"
-    spec = importlib.util.spec_from_file_location("zigwheel_check_builders", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
-def broken_wheels(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+def broken_wheels(
+    tmp_path_factory: pytest.TempPathFactory, check_builders: ModuleType
+) -> list[Path]:
     """A wheel built natively on this host tagged manylinux_2_17, and one re-tagged manylinux1."""
-    builders = _builders()
+    builders = check_builders
     folder = tmp_path_factory.mktemp("broken")
     native: Path = builders.host_built_wheel(folder)
     return [native, builders.retagged_wheel(native, folder, "manylinux1_x86_64")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -17,16 +16,6 @@ from zigwheel.errors import ConfigError, ZigwheelError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ExampleWheel = Callable[..., Path]
-
-
-def _builders() -> ModuleType:
-    path = Path(__file__).resolve().parent / "test_check_build.py"
-    spec = importlib.util.spec_from_file_location("zigwheel_check_builders_api", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_import_zigwheel_loads_no_use_case() -> None:
@@ -56,8 +45,8 @@ def test_errors_are_the_documented_ones(tmp_path: Path) -> None:
         zigwheel.test([tmp_path])
 
 
-def test_check_reports_each_wheel_of_a_folder(tmp_path: Path) -> None:
-    builders = _builders()
+def test_check_reports_each_wheel_of_a_folder(tmp_path: Path, check_builders: ModuleType) -> None:
+    builders = check_builders
     pure = builders.make_wheel(tmp_path, "pure", "any", {"pure/__init__.py": b""})
     host = builders.host_built_wheel(tmp_path)
     reports = zigwheel.check([tmp_path, pure])  # pure named twice: reported once

@@ -7,7 +7,6 @@ and its CRCs are recomputed, so flipped ELF bytes reach the ELF parser instead o
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import struct
@@ -31,16 +30,6 @@ HEADER_FIELDS = (0x4, 0x5, 0x10, 0x12, 0x20, 0x28, 0x36, 0x38, 0x3A, 0x3C, 0x3E)
 EXTREMES = (0, 1, 0x7F, 0xFF, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF, 1 << 62, (1 << 64) - 1)
 
 
-def _builders() -> ModuleType:
-    path = Path(__file__).resolve().parent / "test_check_build.py"
-    spec = importlib.util.spec_from_file_location("zigwheel_check_builders_fuzz", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 class Seeds(dict):  # type: ignore[type-arg]
     """Seed inputs by name; a short repr keeps failure reports readable."""
 
@@ -49,9 +38,9 @@ class Seeds(dict):  # type: ignore[type-arg]
 
 
 @pytest.fixture(scope="module")
-def seeds(tmp_path_factory: pytest.TempPathFactory) -> Seeds:
+def seeds(tmp_path_factory: pytest.TempPathFactory, check_builders: ModuleType) -> Seeds:
     """Real inputs to mutate: two wheels and the ELF files inside them."""
-    builders = _builders()
+    builders = check_builders
     tmp = tmp_path_factory.mktemp("fuzz-seeds")
     libs = tmp / "libs"
     libs.mkdir()
