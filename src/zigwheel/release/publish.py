@@ -160,10 +160,12 @@ def _judge_wheel(verdict: DistVerdict, rules: IndexRules, checker: WheelChecker)
         problem = platform_problem(tag, rules)
         if problem:
             verdict.problems.append(problem)
-    if not any(tag.startswith(("manylinux", "musllinux", "linux")) for tag in name.platforms):
-        if name.platforms != ("any",):
-            verdict.notes.append("not a Linux wheel: its platform is not checked by zigwheel")
+    linux = any(tag.startswith(("manylinux", "musllinux", "linux")) for tag in name.platforms)
+    if not linux and name.platforms != ("any",):
+        verdict.notes.append("not a Linux wheel: its platform is not checked by zigwheel")
         return
+    # A pure wheel is checked too: what an installer verifies (RECORD's sizes and hashes,
+    # members it does not list) holds for every wheel, and a pure one has no ELF to judge.
     report = checker(verdict.path)
     verdict.policy = report.policy
     if not report.compliant:

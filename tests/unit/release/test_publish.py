@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -46,15 +48,23 @@ def _wheel(folder: Path, filename: str, *, tag: str | None = None) -> Path:
     path = folder / filename
     project, version = filename.split("-")[:2]
     info = f"{project}-{version}.dist-info"
+    members = {
+        f"{project}/__init__.py": b"",
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {project}\n".encode(),
+        f"{info}/WHEEL": (
+            f"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: {tag or 'py3-none-any'}\n"
+        ).encode(),
+    }
+    record = [f"{name},sha256={_digest(data)},{len(data)}" for name, data in members.items()]
+    members[f"{info}/RECORD"] = ("\n".join([*record, f"{info}/RECORD,,"]) + "\n").encode()
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr(f"{project}/__init__.py", "")
-        archive.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {project}\n")
-        archive.writestr(
-            f"{info}/WHEEL",
-            f"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: {tag or 'py3-none-any'}\n",
-        )
-        archive.writestr(f"{info}/RECORD", "")
+        for name, data in members.items():
+            archive.writestr(name, data)
     return path
+
+
+def _digest(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
 # --- platform tags ------------------------------------------------------------------------------
@@ -132,6 +142,21 @@ def test_gate_accepts_pure_wheels_and_sdists(tmp_path: Path) -> None:
         ("wheel", True, "pure", "1.0"),
         ("sdist", True, "pure", "1.0"),
     ]
+
+
+def test_gate_checks_the_record_of_pure_wheels_too(tmp_path: Path) -> None:
+    # An installer verifies every file against RECORD; a wheel whose RECORD lies is refused.
+    good = _wheel(tmp_path / "good", "pure-1.0-py3-none-any.whl")
+    bad = tmp_path / "bad" / good.name
+    bad.parent.mkdir()
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(bad, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            target.writestr(info, b"x = 1\n" if info.filename == "pure/__init__.py" else data)
+    (verdict,) = gate([bad])
+    assert not verdict.ok
+    assert any("pure/__init__.py" in problem for problem in verdict.problems), verdict.problems
+    assert gate([good])[0].ok
 
 
 def test_gate_refuses_linux_tags_and_runs_the_check(tmp_path: Path) -> None:
