@@ -1,143 +1,38 @@
-"""The zigwheel command line: the only layer that prints and picks exit codes."""
+"""The zigwheel command line: the only layer that prints and picks exit codes.
+
+``main`` is the console script; ``app`` (every command, for tests and documentation tools) is
+built on first use. Both live in ``zigwheel.cli.application``, imported only when needed, so
+that a run of one command loads that command's module alone.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
-import os
-import signal
-import sys
-from types import FrameType
-from typing import TextIO
+import functools
+from typing import TYPE_CHECKING, Any
 
-import typer
-
-from zigwheel._version import __version__
-from zigwheel.cli import build_cmd, check_cmd, ci_cmd, test_cmd, toolchain_cmd
-from zigwheel.cli._console import err_console, report_error
-from zigwheel.errors import EXIT_USAGE, ZigwheelError
-
-app = typer.Typer(
-    name="zigwheel",
-    help="Build manylinux/musllinux wheels for Rust/PyO3 projects with zig, without Docker.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    add_completion=False,
-    # Help is plain text: rich markup would eat "[default: 2_17]" and any bracket in a help line.
-    rich_markup_mode=None,
-)
-
-
-def _version_callback(value: bool) -> None:
-    if value:
-        typer.echo(f"zigwheel {__version__}")
-        raise typer.Exit
-
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
-    ),
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output."),
-) -> None:
-    """Build manylinux/musllinux wheels for Rust/PyO3 projects with zig, without Docker."""
-    del version
-    logging.basicConfig(
-        level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
-        format="%(message)s",
-        stream=sys.stderr,
-    )
-
-
-for _module in (toolchain_cmd, check_cmd, build_cmd, test_cmd, ci_cmd):
-    _module.register(app)
-# Each sub-app (cache, root, ci) renders its own help: plain too.
-for _group in app.registered_groups:
-    if _group.typer_instance is not None:
-        _group.typer_instance.rich_markup_mode = None
-
-
-class _Stopped(SystemExit):
-    """Raised by the signal handler: exit 128 + the signal's number, as a shell reports it."""
-
-
-def _on_stop_signal(signum: int, frame: FrameType | None) -> None:
-    del frame
-    # CI cancels a job with SIGTERM, a person presses Ctrl-C (SIGINT). Unwinding (instead of
-    # dying) runs the finally blocks: the build's process group is stopped and its staging
-    # folder removed, so no unchecked wheel is left in the output folder. A second signal must
-    # not cut that short. A SystemExit passes through typer, which would turn a
-    # KeyboardInterrupt into "Aborted!" and exit 1.
-    signal.signal(signum, signal.SIG_IGN)
-    raise _Stopped(128 + signum)
-
-
-class _PipeSafeStdout(io.TextIOBase):
-    """stdout that, once its reader has gone (``zigwheel check ... | head``), drops the rest.
-
-    The command then runs to its end and exits with its own code, not with 1 from a traceback
-    of BrokenPipeError: ``head`` having read enough says nothing about the wheels.
-    """
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream: TextIO | None = stream
-
-    def write(self, text: str) -> int:
-        if self._stream is not None:
-            try:
-                self._stream.write(text)
-            except BrokenPipeError:
-                self._reader_gone()
-        return len(text)
-
-    def flush(self) -> None:
-        if self._stream is not None:
-            try:
-                self._stream.flush()
-            except BrokenPipeError:
-                self._reader_gone()
-
-    def _reader_gone(self) -> None:
-        self._stream = None
-        # Python flushes the real stdout at exit: point descriptor 1 at /dev/null so that the
-        # last buffered bytes cannot raise there either.
-        with contextlib.suppress(OSError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ else 1)
-            os.close(devnull)
-
-    def isatty(self) -> bool:
-        return self._stream is not None and self._stream.isatty()
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return self._stream.encoding if self._stream is not None else "utf-8"
-
-    def fileno(self) -> int:
-        if self._stream is None:
-            raise io.UnsupportedOperation("stdout was closed by its reader")
-        return self._stream.fileno()
+if TYPE_CHECKING:
+    import typer
 
 
 def main() -> None:
-    """Run the CLI; turn a ZigwheelError into its message, hint and exit code."""
-    for stop_signal in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop_signal, _on_stop_signal)
-    sys.stdout = _PipeSafeStdout(sys.stdout)
-    try:
-        app()
-    except ZigwheelError as err:
-        if os.environ.get("ZIGWHEEL_DEBUG"):
-            raise
-        sys.exit(report_error(err))
-    except _Stopped as stopped:
-        name = signal.Signals(int(str(stopped.code)) - 128).name
-        err_console().print(f"interrupted ({name}): stopped and cleaned up")
-        raise
-    except KeyboardInterrupt:  # before the handler was installed
-        err_console().print("interrupted")
-        sys.exit(130)
-    sys.exit(EXIT_USAGE)  # pragma: no cover - typer always exits itself
+    """Run the command line (the ``zigwheel`` console script)."""
+    from zigwheel.cli.application import main as run  # noqa: PLC0415
+
+    run()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return _full_app()
+    msg = f"module 'zigwheel.cli' has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+@functools.lru_cache(maxsize=1)
+def _full_app() -> typer.Typer:
+    from zigwheel.cli.application import build_app  # noqa: PLC0415
+
+    return build_app()
+
+
+__all__ = ["app", "main"]
