@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,14 +73,21 @@ def github_annotation(
     return f"::{head}::{_escape_data(message)}"
 
 
-def github_group(title: str, lines: Iterable[str]) -> list[str]:
-    """A folded ``::group::`` block of log lines; a line that looks like a command is escaped."""
-    body = [f"::stop-commands::{_STOP_TOKEN}", *lines, f"::{_STOP_TOKEN}::"]
-    return [f"::group::{_escape_data(title)}", *body, "::endgroup::"]
+def github_fold_start(title: str) -> str:
+    """Open a folded ``::group::`` of another tool's log, with workflow commands stopped inside.
+
+    The log is maturin's and cargo's, not ours: a line of it that starts with ``::`` must not
+    become a workflow command, so the runner reads none until ``github_fold_end``.
+    """
+    return f"::group::{_escape_data(title)}\n::stop-commands::{_STOP_TOKEN}\n"
 
 
-# While commands are stopped, a log line such as "::error::x" is printed as text, not obeyed.
-_STOP_TOKEN = "zigwheel-log"
+def github_fold_end() -> str:
+    """Close what ``github_fold_start`` opened."""
+    return f"::{_STOP_TOKEN}::\n::endgroup::\n"
+
+
+_STOP_TOKEN = "zigwheel-maturin-output"
 
 
 def expand_folders(paths: Sequence[Path], suffixes: Sequence[str] = WHEEL_SUFFIXES) -> list[Path]:

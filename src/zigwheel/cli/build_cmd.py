@@ -23,7 +23,7 @@ from zigwheel.cli._console import (
     printable,
 )
 from zigwheel.cli._options import split_list, target_option
-from zigwheel.output import error_document, github_annotation
+from zigwheel.output import error_document, github_annotation, github_fold_end, github_fold_start
 
 if TYPE_CHECKING:
     from zigwheel.builder.jobs import BuildFailure, BuildJob, BuildPlan, BuiltWheel
@@ -142,14 +142,9 @@ def _fold(title: str, text: str) -> None:
     _close_fold(github=github)
 
 
-_STOP_TOKEN = "zigwheel-maturin-output"
-
-
 def _open_fold(title: str, *, github: bool) -> None:
     if github:
-        # The log is maturin's and cargo's, not ours: a line of it that starts with "::" must
-        # not become a workflow command, so the runner stops reading commands until the end.
-        sys.stderr.write(f"::group::{title}\n::stop-commands::{_STOP_TOKEN}\n")
+        sys.stderr.write(github_fold_start(title))
     else:
         err_console().rule(Text(title))
     sys.stderr.flush()
@@ -157,7 +152,7 @@ def _open_fold(title: str, *, github: bool) -> None:
 
 def _close_fold(*, github: bool) -> None:
     if github:
-        sys.stderr.write(f"::{_STOP_TOKEN}::\n::endgroup::\n")
+        sys.stderr.write(github_fold_end())
     sys.stderr.flush()
 
 
