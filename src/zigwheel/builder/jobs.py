@@ -308,10 +308,11 @@ def run_job(
         base = {**_with_epoch(plan, env), **plan.settings.environment}
         job_env = build_env(job, zig, base, cache_root(env))
         command = maturin_command(plan, job, staging)
-        result = _proc.stream(
+        result = _proc.run(
             command,
             env=job_env,
             cwd=plan.project.directory,
+            check=False,  # a failure is explained below, with maturin's whole output
             on_line=lambda line: progress("line", job, line),
         )
         progress("output", job, result.stdout)

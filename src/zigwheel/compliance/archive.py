@@ -23,6 +23,16 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from zigwheel.errors import UnreadableInputError
 
 _CHUNK = 1 << 20
+# What zipfile and the inflaters raise for a member whose bytes are damaged or lie.
+_MEMBER_READ_ERRORS = (
+    OSError,
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    RuntimeError,
+    ValueError,
+    NotImplementedError,
+)
 _INFLATE: Any = None  # ISA-L's inflate, when installed: the zlib API, about twice as fast
 try:
     from isal import isal_zlib
@@ -241,15 +251,7 @@ class WheelArchive:
         try:
             with self._zip.open(info) as handle:
                 return handle.read(size)
-        except (
-            OSError,
-            zipfile.BadZipFile,
-            zlib.error,
-            EOFError,
-            RuntimeError,
-            ValueError,
-            NotImplementedError,
-        ) as err:
+        except _MEMBER_READ_ERRORS as err:
             msg = f"member {name} cannot be read ({err})"
             raise UnreadableInputError(msg) from err
 
@@ -298,15 +300,7 @@ class WheelArchive:
                 raise UnreadableInputError(msg)
         except UnreadableInputError:
             raise
-        except (
-            OSError,
-            zipfile.BadZipFile,
-            zlib.error,
-            EOFError,
-            RuntimeError,
-            ValueError,
-            NotImplementedError,
-        ) as err:
+        except _MEMBER_READ_ERRORS as err:
             msg = f"member {name} cannot be read ({err})"
             raise UnreadableInputError(msg) from err
         finally:
