@@ -20,6 +20,22 @@ fi
 
 python3 -m pip install -q -e '.[dev]'
 
+# musllinux wheels need Rust's musl standard libraries, which only rustup provides here (Debian's
+# rustc has none); without them the musllinux tests cannot run, so CI stops with the reason.
+musl_targets="x86_64-unknown-linux-musl aarch64-unknown-linux-musl"
+if ! command -v rustup >/dev/null; then
+    echo "error: rustup is not on PATH: the musl standard libraries ($musl_targets) cannot be added" >&2
+    exit 1
+fi
+for triple in $musl_targets; do
+    if ! rustup target list --installed | grep -qx "$triple"; then
+        rustup target add "$triple" || {
+            echo "error: \`rustup target add $triple\` failed: musllinux wheels cannot be built" >&2
+            exit 1
+        }
+    fi
+done
+
 for script in .ci/provision.d/*.sh; do
     [ -e "$script" ] || continue
     echo "== $script"

@@ -67,6 +67,26 @@ def test_example_wheel_is_manylinux_2_17(
     assert report.policy == f"manylinux_2_17_{arch}"
 
 
+@pytest.mark.parametrize("arch", ARCHES)
+def test_musllinux_wheel_needs_only_musl_and_passes_check(arch: str, tmp_path: Path) -> None:
+    """A musllinux_1_2 build links musl (soname libc.so), nothing of glibc, and passes check."""
+    import zigwheel  # noqa: PLC0415
+
+    result = zigwheel.build(REPO / "examples" / "hello-abi3", targets=[arch], musllinux="1_2",
+                            out_dir=tmp_path, env=dict(os.environ))  # fmt: skip
+    (wheel,) = result.wheels
+    assert wheel.path.name.endswith(f"-musllinux_1_2_{arch}.whl"), wheel.path.name
+    elves = _glibc_versions(wheel.path)
+    assert elves, f"no ELF in {wheel.path.name}"
+    for member, (machine, versions) in elves.items():
+        assert machine == E_MACHINE[arch], member
+        assert not versions, f"{member} needs glibc symbol versions {sorted(versions)}"
+    report = check_wheel(wheel.path)
+    assert report.compliant, report.problems
+    assert report.policy == f"musllinux_1_2_{arch}"
+    assert {need for elf in report.elves for need in elf.needed} <= {"libc.so", "libgcc_s.so.1"}
+
+
 def _fresh_venv(path: Path) -> Path:
     venv.create(path, with_pip=False, system_site_packages=False)
     return path / "bin" / "python"
