@@ -127,12 +127,16 @@ def doctor(
     manylinux: Optional[str] = typer.Option(  # noqa: UP045
         None, "--manylinux", help="glibc policy to check for [default: 2_17, or the arch's own]."
     ),
+    musllinux: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--musllinux", help="musl policy to check for instead, e.g. 1_2."
+    ),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Check this machine: host, zig, maturin, cargo, rustc, Rust targets and qemu-user.
 
-    Exit codes: 0 nothing missing, 1 something is missing, 2 a bad --target or --manylinux.
+    Exit codes: 0 nothing missing, 1 something is missing, 2 a bad --target or policy.
     """
+    from zigwheel.builder.settings import policy_from_flags  # noqa: PLC0415
     from zigwheel.host import Host  # noqa: PLC0415
     from zigwheel.toolchain.doctor import default_arches, run_doctor  # noqa: PLC0415
     from zigwheel.toolchain.targets import default_policy, parse_arch, resolve_target  # noqa: PLC0415
@@ -141,7 +145,8 @@ def doctor(
     arches = list(dict.fromkeys(parse_arch(name) for name in names)) if names else default_arches()
     # A policy that was asked for is validated like build validates it (ConfigError: exit 2);
     # only when none was given does each architecture get its own default.
-    targets = [resolve_target(arch, manylinux or default_policy(arch)) for arch in arches]
+    asked = policy_from_flags(manylinux, musllinux, "the command line")
+    targets = [resolve_target(arch, asked or default_policy(arch)) for arch in arches]
     report = run_doctor(targets, os.environ, Host.detect(os.environ))
     if json_output:
         print_json(report.to_json())

@@ -477,3 +477,22 @@ def test_a_workspace_root_names_the_member_to_build(tmp_path: Path) -> None:
     pyproject.write_text(text)
     planned = zigwheel("build", str(root), "--print-plan", "-t", "x86_64")
     assert planned.returncode == 0, planned.stderr
+
+
+@needs_rustup
+def test_doctor_and_build_name_the_command_that_adds_a_missing_musl_std(tmp_path: Path) -> None:
+    # No rustup toolchain has s390x's musl std unless someone added it on purpose.
+    triple = "s390x-unknown-linux-musl"
+    doctor = zigwheel("doctor", "--musllinux", "1_2", "-t", "s390x", env=NO_AUTO_INSTALL)
+    assert_no_traceback(doctor)
+    assert doctor.returncode == 1, doctor.stdout
+    assert f"missing  {triple}: no std" in doctor.stdout
+    assert f"fix: rustup target add {triple}" in doctor.stdout
+    build = zigwheel("build", str(_project(tmp_path)), "--musllinux", "1_2", "-t", "s390x",
+                     "--print-plan", env=NO_AUTO_INSTALL)  # fmt: skip
+    assert_no_traceback(build)
+    assert build.returncode == 3, build.stderr
+    assert f"rustup target add {triple}" in build.stderr
+    both = zigwheel("doctor", "--musllinux", "1_2", "--manylinux", "2_17")
+    assert both.returncode == 2
+    assert "both a manylinux and a musllinux policy" in both.stderr
