@@ -145,7 +145,11 @@ def doctor(
     arches = list(dict.fromkeys(parse_arch(name) for name in names)) if names else default_arches()
     # A policy that was asked for is validated like build validates it (ConfigError: exit 2);
     # only when none was given does each architecture get its own default.
-    asked = policy_from_flags(manylinux, musllinux, "the command line")
+    # --manylinux goes on as typed (its errors quote the user's words); --musllinux 1_2 is
+    # spelt out, and both at once are refused, as build refuses them.
+    asked = manylinux
+    if musllinux:
+        asked = policy_from_flags(manylinux, musllinux, "the command line")
     targets = [resolve_target(arch, asked or default_policy(arch)) for arch in arches]
     report = run_doctor(targets, os.environ, Host.detect(os.environ))
     if json_output:
