@@ -15,7 +15,7 @@ from pathlib import Path
 
 from zigwheel.errors import CacheError, DataError
 from zigwheel.resources import toolchains_dir
-from zigwheel.toolchain.rewrite import Rule, render_case_arms, rules_for
+from zigwheel.toolchain.rewrite import Probe, Rule, probe_args, render_case_arms, rules_for
 from zigwheel.toolchain.targets import Target
 from zigwheel.toolchain.zig import Zig
 
@@ -128,11 +128,16 @@ def baked_flags(target: Target, *, linker: bool) -> list[str]:
 
 
 def render_shims(
-    target: Target, zig_command: Sequence[str], rules: Sequence[Rule] | None = None
+    target: Target,
+    zig_command: Sequence[str],
+    rules: Sequence[Rule] | None = None,
+    probes: Sequence[Probe] | None = None,
 ) -> dict[str, str]:
     """Render every shim file of ``target`` (pure: file name -> text)."""
     selected = rules_for(target, rules)
     common = {
+        "probe_words": "|".join(probe_args(probes)),
+        "zig_probe_triple": target.zig_probe_triple,
         "zig": " ".join(shlex.quote(part) for part in zig_command),
         "zig_triple": target.zig_triple,
         "rust_triple": target.rust_triple,
