@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
+import errno
 import logging
-import os
 import shlex
-import signal
 import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -14,6 +12,7 @@ from pathlib import Path
 from typing import IO
 
 from zigwheel.errors import CommandFailedError, ToolchainError
+from zigwheel.host import group_popen_options, stop_process_group
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +66,8 @@ def run(
     except FileNotFoundError as err:
         msg = f"{argv[0]} was not found"
         raise ToolchainError(msg, hint=f"install {Path(argv[0]).name} or put it on PATH") from err
+    except OSError as err:
+        raise _cannot_start(argv[0], err) from err
     except subprocess.TimeoutExpired as err:
         msg = f"{shlex.join(argv)} did not finish within {timeout} seconds"
         raise CommandFailedError(msg, command=argv, returncode=-1) from err
@@ -78,18 +79,28 @@ def run(
     return result
 
 
+def _cannot_start(program: str, err: OSError) -> ToolchainError:
+    """A program that exists but does not start (another architecture, not executable)."""
+    reason = err.strerror or str(err)
+    msg = f"{program} cannot run on this machine: {reason}"
+    if err.errno == errno.ENOEXEC:
+        hint = (
+            "it is a program for another architecture or operating system; a Linux root of "
+            "another architecture runs under qemu-user (Linux hosts only)"
+        )
+    elif isinstance(err, PermissionError):
+        hint = f"make it executable (chmod +x {program}) or use another copy"
+    else:
+        hint = f"check that {Path(program).name} is a working program for this machine"
+    return ToolchainError(msg, hint=hint)
+
+
 GROUP_GRACE_SECONDS = 5.0
 
 
 def _stop_group(process: subprocess.Popen[str]) -> None:
-    """SIGTERM the process group, give its leader a grace period, then SIGKILL what is left."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=GROUP_GRACE_SECONDS)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    """Stop the command's process group: a grace period for its leader, then everything."""
+    stop_process_group(process, GROUP_GRACE_SECONDS)
 
 
 def _run_in_group(
@@ -112,7 +123,7 @@ def _run_in_group(
         stderr=subprocess.STDOUT,
         text=True,
         errors="replace",
-        start_new_session=True,  # a group of its own: killpg reaches cargo and rustc too
+        **group_popen_options(),  # a group of its own: stopping it reaches cargo and rustc too
     ) as process:
         try:
             stdout, _ = process.communicate(input_text, timeout=timeout)
@@ -147,7 +158,7 @@ def _stream_in_group(
         stderr=subprocess.STDOUT,
         text=True,
         errors="replace",
-        start_new_session=True,
+        **group_popen_options(),
     ) as process:
         # A thread reads, so that the wait below can time out while the command is silent.
         reader = threading.Thread(target=pump, args=(process.stdout,), daemon=True)

@@ -70,11 +70,14 @@ def plan(
     out_dir: PathLike | None = None,
     maturin_args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
+    host: Host | None = None,
 ) -> BuildPlan:
     """The build matrix ``build()`` would run, with where each setting came from.
 
     Arguments override ``ZIGWHEEL_*`` variables of ``env`` (default: ``os.environ``), which
     override ``[tool.zigwheel]`` of the project's pyproject.toml, exactly as flags do.
+    ``host`` is the machine that builds (default: this one): its architecture is the default
+    target.
     """
     from zigwheel.builder.jobs import plan_build  # noqa: PLC0415
     from zigwheel.builder.project import read_project  # noqa: PLC0415
@@ -96,7 +99,7 @@ def plan(
         env=environment,
         flags=flags,
         project_dir=project.directory,
-        host_arch=Host.detect(environment).arch,
+        host_arch=(Host.detect(environment) if host is None else host).arch,
     )
     return plan_build(project, settings, environment)
 

@@ -1,15 +1,20 @@
-"""The host model: what this machine is (OS, arch, libc, package manager, Rust installer)."""
+"""The host model: what this machine is (OS, arch, libc, package manager, Rust installer) and
+every decision that depends on it: file names, venv layout, process groups, fix hints."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import re
 import shutil
+import signal
+import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from zigwheel.platforms import ArchRow, Libc, canonical_arch, lookup
 
@@ -21,7 +26,37 @@ _PACKAGE_MANAGERS: Mapping[str, tuple[tuple[str, str], ...]] = {
     "darwin": (("brew", "brew"),),
     "windows": (("winget", "winget"),),
 }  # fmt: skip
-_DISPLAY_OS = {"linux": "Linux", "darwin": "Darwin", "windows": "Windows"}
+_DISPLAY_OS = {"linux": "Linux", "darwin": "macOS", "windows": "Windows"}
+# How each Linux package manager installs a package; {package} is filled in.
+_INSTALL_COMMAND = {
+    "apt": "apt-get install {package}",
+    "dnf": "dnf install {package}",
+    "apk": "apk add {package}",
+    "pacman": "pacman -S {package}",
+    "brew": "brew install {package}",
+    "winget": "winget install {package}",
+}
+# The package of qemu-user's static programs per Linux package manager (Alpine splits it by
+# architecture: {arch} is the qemu architecture name).
+_QEMU_PACKAGE = {
+    "apt": "qemu-user-static",
+    "dnf": "qemu-user-static",
+    "apk": "qemu-{arch}",
+    "pacman": "qemu-user-static",
+}
+# Where rustup itself comes from when it is missing, per package manager; rustup is the
+# first choice everywhere because only it adds other targets' standard libraries.
+_RUSTUP_PACKAGE = {
+    "brew": "rustup",  # then rustup-init
+    "winget": "Rustlang.Rustup",
+    "dnf": "rustup",  # then rustup-init
+    "apk": "rustup",  # then rustup-init
+    "pacman": "rustup",
+}
+RUSTUP_URL = "https://rustup.rs"
+WHERE_LINUX_WHEELS_RUN = (
+    "a Linux machine, or CI: the workflow `zigwheel ci` writes tests every wheel on Linux"
+)
 _GLIBC_RE = re.compile(r"^glibc (\d+(?:\.\d+)+)$")
 
 
@@ -70,9 +105,85 @@ class Host:
             return self.libc.value
         return f"{self.libc.value} {'.'.join(map(str, self.libc_version))}"
 
+    @property
+    def display_os(self) -> str:
+        """The OS as people name it: Linux, macOS, Windows."""
+        return _DISPLAY_OS.get(self.os, self.os)
+
+    @property
+    def runs_linux_wheels(self) -> bool:
+        """True when Linux wheels can run here (natively, in roots, under qemu-user)."""
+        return self.os == "linux"
+
+    def executable(self, name: str) -> str:
+        """The file name of program ``name`` here (``rustc.exe`` on Windows)."""
+        return name + self.exe_suffix
+
+    def venv_bin(self, venv: Path) -> Path:
+        """The folder of a venv's programs (``Scripts`` on Windows, else ``bin``)."""
+        return venv_bin_for(self.os, venv)
+
+    def venv_python(self, venv: Path) -> Path:
+        """A venv's Python (``Scripts/python.exe`` on Windows, else ``bin/python``)."""
+        return venv_python_for(self.os, venv)
+
+    def join_path(self, folders: Iterable[str | Path]) -> str:
+        """A PATH-like value of ``folders`` for this host."""
+        return self.path_separator.join(str(folder) for folder in folders)
+
+    def install_command(self, package: str) -> str | None:
+        """``apt-get install pkg`` (or this host's package manager's), None without one."""
+        template = _INSTALL_COMMAND.get(self.package_manager or "")
+        return template.format(package=package) if template else None
+
+    def rustup_install_step(self) -> str:
+        """How to get rustup on this host (rustup is the one Rust installer with targets)."""
+        package = _RUSTUP_PACKAGE.get(self.package_manager or "")
+        if self.os == "windows":
+            command = self.install_command(package) if package else None
+            via = f"{command}, or " if command else ""
+            return f"install rustup: {via}rustup-init.exe from {RUSTUP_URL}"
+        if package is not None and self.package_manager != "apt":
+            command = self.install_command(package)
+            then = "" if self.package_manager == "pacman" else " && rustup-init"
+            return f"install rustup: {command}{then} (or {RUSTUP_URL})"
+        return f"install rustup ({RUSTUP_URL})"
+
+    def rust_install_hint(self) -> str:
+        """The fix when there is no Rust at all."""
+        return self.rustup_install_step().replace("install rustup", "install Rust with rustup", 1)
+
+    def rust_std_hint(self, triple: str, rustc: str, debian_arch: str | None = None) -> str:
+        """How to add ``triple``'s standard library for cargo's own rustc at ``rustc``."""
+        step = f"rustup target add {triple}"
+        if self.rust_installer == "rustup":
+            return step
+        if self.package_manager == "apt" and rustc.startswith("/usr/") and debian_arch:
+            # A distribution rustc: Debian packages other architectures' std (multiarch).
+            return (
+                f"apt-get install libstd-rust-dev:{debian_arch} (or "
+                f"libstd-rust-web-dev:{debian_arch} for rustc-web; the package matching "
+                f"{rustc}), or {self.rustup_install_step()} and run: {step}"
+            )
+        if self.package_manager == "brew":
+            # Homebrew's rust formula has the host's std only.
+            install = self.rustup_install_step()
+            return f"Homebrew's rust has no other targets; {install}, then {step}"
+        return f"{self.rustup_install_step()}, then run: {step}"
+
+    def qemu_hint(self, qemu_arch: str) -> str:
+        """How to get qemu-user for ``qemu_arch`` here (Linux only: elsewhere it does not exist)."""
+        if not self.runs_linux_wheels:
+            return f"qemu-user exists on Linux only: test these wheels on {WHERE_LINUX_WHEELS_RUN}"
+        package = _QEMU_PACKAGE.get(self.package_manager or "")
+        if package is None:
+            return "install qemu-user (its static build) with the distribution's package manager"
+        command = self.install_command(package.format(arch=qemu_arch))
+        return f"install qemu-user-static: {command}"
+
     def describe(self) -> str:
         """One line for reports, e.g. ``Linux x86_64, glibc 2.36``."""
-        text = f"{_DISPLAY_OS.get(self.os, self.os)} {self.arch}"
+        text = f"{self.display_os} {self.arch}"
         return f"{text}, {self.libc_text}" if self.libc_text else text
 
     @classmethod
@@ -108,6 +219,16 @@ def exe_suffix_for(os_name: str) -> str:
     return ".exe" if os_name == "windows" else ""
 
 
+def venv_bin_for(os_name: str, venv: Path) -> Path:
+    """The folder of a venv's programs on an OS (``Scripts`` on Windows, else ``bin``)."""
+    return venv / ("Scripts" if os_name == "windows" else "bin")
+
+
+def venv_python_for(os_name: str, venv: Path) -> Path:
+    """A venv's Python on an OS (``Scripts/python.exe`` on Windows, else ``bin/python``)."""
+    return venv_bin_for(os_name, venv) / ("python" + exe_suffix_for(os_name))
+
+
 def _detect_libc() -> tuple[Libc | None, tuple[int, ...] | None]:
     try:
         text = os.confstr("CS_GNU_LIBC_VERSION") or ""
@@ -137,3 +258,51 @@ def detect_rust_installer(path_env: str) -> str | None:
     if shutil.which("rustc", path=path_env):
         return "system"
     return None
+
+
+# ------------------------------------------------------------------ process groups
+# A build tool's children (cargo, rustc, zig) must stop with it. POSIX: a session of its own and
+# killpg. Windows has no killpg: a new process group receives CTRL_BREAK, then taskkill /T ends
+# the whole tree. These follow the machine that really runs the command, never a model of one.
+_WINDOWS_NEW_GROUP = 0x00000200  # subprocess.CREATE_NEW_PROCESS_GROUP (defined on Windows only)
+
+
+def group_popen_options(os_name: str | None = None) -> dict[str, Any]:
+    """Popen keywords that start a command in a process group of its own."""
+    if (os_name or current_os()) == "windows":
+        flag = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", _WINDOWS_NEW_GROUP)
+        return {"creationflags": flag}
+    return {"start_new_session": True}
+
+
+def stop_process_group(process: subprocess.Popen[Any], grace: float) -> None:
+    """Ask the command's group to stop, give its leader ``grace`` seconds, then end it all."""
+    if current_os() == "windows":
+        _stop_windows_group(process, grace)
+        return
+    killpg = getattr(os, "killpg")  # noqa: B009 - POSIX only; no Windows branch reaches here
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _stop_windows_group(process: subprocess.Popen[Any], grace: float) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        process.send_signal(getattr(signal, "CTRL_BREAK_EVENT", signal.SIGTERM))
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace)
+    if process.poll() is None:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(
+                ["taskkill", "/T", "/F", "/PID", str(process.pid)],
+                capture_output=True,
+                check=False,
+                timeout=30,
+            )
+        with contextlib.suppress(OSError):
+            process.terminate()
+    process.wait()

@@ -249,6 +249,20 @@ def test_failed_second_target_keeps_and_reports_the_first(tmp_path: Path) -> Non
     assert "maturin failed for manylinux_2_17_aarch64" in text.stderr
 
 
+def test_cmix_build_log_has_no_zig_error(tmp_path: Path) -> None:
+    """cmix's build script uses the cc crate, whose probes (--version, -dumpmachine) reach the
+    shims: maturin's whole output (-v) shows neither a zig error nor a cc crate warning."""
+    env = dict(os.environ, CARGO_TARGET_DIR=str(tmp_path / "target"))
+    command = [sys.executable, "-m", "zigwheel", "build", str(REPO / "examples" / "cmix"),
+               "-t", "x86_64", "-o", str(tmp_path / "dist"), "-v"]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-4000:]
+    assert "Compiling cmix" in log  # the log really is maturin's and cargo's
+    assert "zig: error" not in log
+    assert "warning: cmix@" not in log
+
+
 def _session_members(session: int) -> list[int]:
     """Pids of live processes in the session ``session`` (Linux /proc)."""
     members = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -386,6 +387,32 @@ def test_linker_flags_from_rustc_and_a_response_file(
     with out.open("rb") as handle:
         symbols = _symbols(ELFFile(handle), ".dynsym")
         assert symbols.get_symbol_by_name("zw_norm"), "--whole-archive member was not linked"
+
+
+@pytest.mark.parametrize("name", ["x86_64-2_17", "aarch64-2_17", "aarch64-musl"])
+@pytest.mark.parametrize("role", ["cc", "c++", "linker"])
+def test_compiler_probes_answer_cleanly(
+    name: str, role: str, shim_sets: dict[str, ShimSet], tmp_path: Path
+) -> None:
+    """The cc crate's, CMake's and meson's questions get the target's answer, exit 0, no error."""
+    shims = shim_sets[name]
+    tool = shims.paths()[role]
+    expected = shims.target.zig_probe_triple.replace("-linux-", "-unknown-linux-")
+    answers: dict[str, str] = {}
+    for probe in ("--version", "-dumpmachine", "-print-target-triple", "-dumpversion"):
+        result = subprocess.run([str(tool), probe], capture_output=True, text=True, check=False)
+        assert (result.returncode, result.stderr) == (0, ""), f"{role} {probe}: {result.stderr}"
+        answers[probe] = result.stdout
+    assert "ziglang" in answers["--version"]  # how the cc crate recognises zig cc
+    assert f"Target: {expected}\n" in answers["--version"]
+    assert answers["-dumpmachine"] == answers["-print-target-triple"] == expected + "\n"
+    assert re.fullmatch(r"\d+\.\d+\.\d+\n", answers["-dumpversion"])
+    empty = tmp_path / "empty.c"
+    empty.write_text("")
+    result = subprocess.run(
+        [str(tool), "-E", str(empty)], capture_output=True, text=True, check=False
+    )
+    assert (result.returncode, result.stderr) == (0, "")
 
 
 def test_shim_passes_arguments_with_spaces_and_quotes(

@@ -130,3 +130,29 @@ def test_a_hand_written_workflow_with_every_input_passes_actionlint(tmp_path: Pa
     result = _lint(_repository_using_the_action(tmp_path, workflow))
     assert result.returncode == 0, result.stdout + result.stderr
 
+
+
+OWN_WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "ci.yml"
+
+
+def test_zigwheels_own_workflow_passes_actionlint_and_builds_on_every_host() -> None:
+    """The workflow behind the macOS and Windows claim: it builds there, tests on Linux."""
+    result = _lint(OWN_WORKFLOW)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+    jobs = yaml.safe_load(OWN_WORKFLOW.read_text())["jobs"]
+    lint_steps = " ".join(str(step.get("run", "")) for step in jobs["lint-and-test"]["steps"])
+    assert all(tool in lint_steps for tool in ("ruff check", "mypy", "pytest"))
+    build = jobs["build-on-host"]
+    assert build["strategy"]["matrix"]["host"] == ["macos-14", "macos-15-intel", "windows-latest"]
+    build_steps = " ".join(str(step.get("run", step.get("uses"))) for step in build["steps"])
+    assert "zigwheel doctor" in build_steps
+    assert "zigwheel build examples/hello-abi3 -t x86_64,aarch64 --manylinux 2_17" in build_steps
+    assert "actions/upload-artifact" in build_steps
+    test = jobs["test-on-linux"]
+    assert test["needs"] == "build-on-host"
+    runners = {row["arch"]: row["runner"] for row in test["strategy"]["matrix"]["include"]}
+    assert runners == {"x86_64": "ubuntu-24.04", "aarch64": "ubuntu-24.04-arm"}
+    test_steps = " ".join(str(step.get("run", step.get("uses"))) for step in test["steps"])
+    assert "zigwheel check dist" in test_steps
+    assert "zigwheel test dist/*_${{ matrix.arch }}.whl --project examples/hello-abi3" in test_steps

@@ -35,6 +35,14 @@ zw_filter_response_file() {
   done < "$1" > "$1.zigwheel.$$" && mv -f "$1.zigwheel.$$" "$1"
 }
 
+# A probe (`cc --version`, `-dumpmachine`) asks about the compiler itself: answer it with the
+# triple without the glibc version, which clang's driver would print and then reject (exit 1).
+if [ "$#" = 1 ]; then
+  case $1 in
+    @probe_words@) exec @zig@ @subcommand@ -target @zig_probe_triple@ "$1" ;;
+  esac
+fi
+
 zw_i=0
 zw_out=
 zw_skip=0

@@ -307,6 +307,7 @@ def register(app: typer.Typer) -> None:
         from zigwheel.api import plan as make_plan  # noqa: PLC0415
         from zigwheel.api import run_plan  # noqa: PLC0415
         from zigwheel.builder.jobs import BuildFailure  # noqa: PLC0415
+        from zigwheel.cli._host import command_host  # noqa: PLC0415
 
         env = dict(os.environ)
         plan = make_plan(
@@ -318,6 +319,7 @@ def register(app: typer.Typer) -> None:
             out_dir=out,
             maturin_args=maturin_arg,
             env=env,
+            host=command_host(env),
         )
         for warning in plan.warnings:
             err_console().print(Text.assemble(("warning:", "yellow"), " ", warning))

@@ -153,6 +153,7 @@ def wheel_test_command(
     3 a tool is missing, 4 the cache cannot be written, 6 an input cannot be read.
     """
     from zigwheel.api import run_tests  # noqa: PLC0415
+    from zigwheel.cli._host import command_host  # noqa: PLC0415
 
     def progress(event: str, wheel: Path) -> None:
         if event == "preparing-root":
@@ -179,6 +180,7 @@ def wheel_test_command(
         python=python,
         with_deps=with_deps,
         progress=progress,
+        host=command_host(os.environ),
         requires=[word for given in test_requires or () for word in shlex.split(given)],
         extras=_names(test_extras),
         groups=_names(test_groups),

@@ -91,6 +91,7 @@ def shims(
     triple) and --json prints {"targets": [...]}, one document per target as for one.
     """
     from zigwheel.cache import cache_root  # noqa: PLC0415
+    from zigwheel.cli._host import command_host  # noqa: PLC0415
     from zigwheel.toolchain.rewrite import rules_for  # noqa: PLC0415
     from zigwheel.toolchain.shims import install_shims  # noqa: PLC0415
     from zigwheel.toolchain.targets import resolve_target  # noqa: PLC0415
@@ -101,8 +102,10 @@ def shims(
         msg = "no architecture given"
         raise ConfigError(msg, hint="name one or more: zigwheel shims -t x86_64,aarch64")
     resolved = [resolve_target(name, _policy_text(manylinux, musllinux, name)) for name in names]
+    host = command_host(os.environ)
     zig = locate_zig(os.environ)
-    shim_sets = [install_shims(one, zig, cache_root(os.environ)) for one in resolved]
+    root = cache_root(os.environ)
+    shim_sets = [install_shims(one, zig, root, os_name=host.os) for one in resolved]
     if json_output:
         documents = []
         for one, shim_set in zip(resolved, shim_sets):
@@ -132,12 +135,13 @@ def doctor(
     ),
     json_output: bool = JSON_OPTION,
 ) -> None:
-    """Check this machine: host, zig, maturin, cargo, rustc, Rust targets and qemu-user.
+    """Check this machine: host, zig, maturin, cargo, rustc, Rust targets and qemu-user (and
+    say which checks do not apply to this host).
 
     Exit codes: 0 nothing missing, 1 something is missing, 2 a bad --target or policy.
     """
     from zigwheel.builder.settings import policy_from_flags  # noqa: PLC0415
-    from zigwheel.host import Host  # noqa: PLC0415
+    from zigwheel.cli._host import command_host  # noqa: PLC0415
     from zigwheel.toolchain.doctor import default_arches, run_doctor  # noqa: PLC0415
     from zigwheel.toolchain.targets import default_policy, parse_arch, resolve_target  # noqa: PLC0415
 
@@ -151,7 +155,7 @@ def doctor(
     if musllinux:
         asked = policy_from_flags(manylinux, musllinux, "the command line")
     targets = [resolve_target(arch, asked or default_policy(arch)) for arch in arches]
-    report = run_doctor(targets, os.environ, Host.detect(os.environ))
+    report = run_doctor(targets, os.environ, command_host(os.environ))
     if json_output:
         print_json(report.to_json())
     else:

@@ -294,6 +294,12 @@ def probe_script() -> str:
         "import json, os, sys, sysconfig\n"
         "try:\n    libc = os.confstr('CS_GNU_LIBC_VERSION') or ''\n"
         "except (ValueError, OSError, AttributeError):\n    libc = ''\n"
+        # No confstr answer is not musl by itself: musl is the loader this process runs on
+        # (qemu-user shows the guest's mappings too). Otherwise the libc stays unknown.
+        "if not libc and sys.platform.startswith('linux'):\n"
+        "    try:\n        maps = open('/proc/self/maps').read()\n"
+        "    except OSError:\n        maps = ''\n"
+        "    if '/ld-musl-' in maps or '/libc.musl-' in maps:\n        libc = 'musl'\n"
         "print(json.dumps({'version': list(sys.version_info[:2]),"
         " 'implementation': sys.implementation.name,"
         " 'gil_disabled': bool(sysconfig.get_config_var('Py_GIL_DISABLED')),"

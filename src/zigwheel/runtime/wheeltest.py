@@ -31,7 +31,7 @@ from zigwheel.errors import (
     UnreadableInputError,
     ZigwheelError,
 )
-from zigwheel.host import Host
+from zigwheel.host import WHERE_LINUX_WHEELS_RUN, Host, current_os, venv_python_for
 from zigwheel.platforms import lookup
 from zigwheel.resources import parse_toml_text
 from zigwheel.runtime import roots
@@ -102,7 +102,7 @@ class PythonFacts:
 
     version: tuple[int, int]
     implementation: str
-    libc: str  # e.g. "glibc 2.31", "" when unknown (musl)
+    libc: str  # "glibc 2.31", "musl", or "" when the Python could not tell
     arch: str
     prefix: str
     stdlib: str
@@ -266,8 +266,9 @@ def linux_platforms(arch: str, libc: str) -> list[str]:
             legacy = _LEGACY_MANYLINUX.get((2, minor))
             if legacy:
                 platforms.append(f"{legacy}_{arch}")
-    elif not libc:  # musl: its version is not reported by Python; accept 1.1 and 1.2
+    elif libc == "musl":  # its version is not reported by Python; accept 1.1 and 1.2
         platforms += [f"musllinux_1_2_{arch}", f"musllinux_1_1_{arch}"]
+    # An unknown libc ("") gets neither: a wheel for it is not tested rather than misjudged.
     platforms.append(f"linux_{arch}")
     return platforms
 
@@ -637,7 +638,7 @@ def _host_runner(
     installs the wheel into the venv (``pip --python``), which then has no pip.
     """
     venv = work / "venv"
-    venv_python = venv / "bin" / "python"
+    venv_python = venv_python_for(current_os(), venv)
     _step([python, "-m", "venv", "--without-pip", venv], env=env, cwd=work, deadline=deadline,
           check=True)  # fmt: skip
     run_env = roots.python_env(env, {})
@@ -899,6 +900,13 @@ def run_wheel_test(  # noqa: PLR0911 - each early return is a verdict on the whe
         result.status, result.reason = FAILED, str(err)
         return result
     result.arch = ",".join(sorted(wheel.arches))
+    if not host.runs_linux_wheels:
+        # No Linux loader, root or qemu-user here: a verdict needs a Linux machine.
+        result.reason = (
+            f"not tested on this host ({host.describe()}): Linux wheels run on Linux; "
+            f"what would test it: {WHERE_LINUX_WHEELS_RUN}"
+        )
+        return result
     if root is None and host.arch not in wheel.arches and "any" not in wheel.arches:
         root = pick_cached_root(wheel, roots_dir)
         if root is None:

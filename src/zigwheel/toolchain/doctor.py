@@ -1,4 +1,4 @@
-"""`zigwheel doctor`: check host, zig, maturin, Rust targets and qemu-user; returns results."""
+"""`zigwheel doctor`: check host, zig, maturin, Rust targets, qemu-user; say what does not apply."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from zigwheel import _proc
 from zigwheel.cache import cache_root
 from zigwheel.errors import ZigwheelError
-from zigwheel.host import Host
+from zigwheel.host import WHERE_LINUX_WHEELS_RUN, Host
 from zigwheel.platforms import find_qemu, qemu_programs
 from zigwheel.toolchain.rustenv import (
     SYSTEM_RUSTC_CANDIDATES,
@@ -66,12 +66,34 @@ def _which(program: str, env: Mapping[str, str]) -> str | None:
     return shutil.which(program, path=env.get("PATH", os.defpath))
 
 
+# What a macOS host is promised: no more than zigwheel's own workflow shows.
+PROVEN_BY_WORKFLOW = "supported, proven by the workflow .github/workflows/ci.yml"
+NOT_ON_THIS_HOST = "does not apply on this host"
+
+
 def check_host(host: Host) -> Check:
     """Operating system, architecture and libc of the host."""
     detail = host.describe()
-    if host.os not in ("linux", "darwin"):
-        return Check("host", WARNING, detail, "zigwheel is tested on Linux and macOS hosts")
-    return Check("host", OK, detail)
+    if host.os == "linux":
+        return Check("host", OK, detail)
+    if host.os == "darwin":
+        return Check("host", OK, f"{detail} (macOS: {PROVEN_BY_WORKFLOW})")
+    if host.os == "windows":
+        # The shims are sh scripts: a build would stop at them (toolchain.shims.shim_form).
+        detail += ": zigwheel's compiler shims do not run on Windows yet"
+        return Check("host", MISSING, detail, "build on Linux, macOS or WSL, or in CI")
+    return Check("host", WARNING, detail, "zigwheel builds on Linux and macOS hosts")
+
+
+def check_runtime(host: Host) -> list[Check]:
+    """What of ``zigwheel test`` does not apply here: Linux wheels run on Linux hosts only."""
+    if host.runs_linux_wheels:
+        return []
+    detail = (
+        f"wheel tests, qemu-user and Debian roots: {NOT_ON_THIS_HOST} ({host.display_os}); "
+        "zigwheel test reports each wheel as not tested here"
+    )
+    return [Check("wheel tests", INFO, detail, f"test the wheels on {WHERE_LINUX_WHEELS_RUN}")]
 
 
 def check_zig(env: Mapping[str, str]) -> Check:
@@ -131,12 +153,15 @@ def _tool_version(
     return result.stdout.strip().splitlines()[0] if result.stdout.strip() else None
 
 
-def check_cargo(env: Mapping[str, str], cwd: Path | None = None) -> Check:
+def check_cargo(
+    env: Mapping[str, str], cwd: Path | None = None, host: Host | None = None
+) -> Check:
     """cargo on PATH (run in ``cwd``, where a toolchain pin applies)."""
     cargo = env.get("CARGO") or _which("cargo", env)
     version = _tool_version([cargo, "--version"], env, cwd) if cargo else None
     if version is None:
-        return Check("cargo", MISSING, "cargo was not found", "install Rust: https://rustup.rs")
+        fix = (Host.detect(env) if host is None else host).rust_install_hint()
+        return Check("cargo", MISSING, "cargo was not found", fix)
     return Check("cargo", OK, version)
 
 
@@ -146,6 +171,7 @@ def check_rust_targets(
     system: Sequence[str] = SYSTEM_RUSTC_CANDIDATES,
     *,
     cwd: Path | None = None,
+    host: Host | None = None,
 ) -> list[Check]:
     """cargo's rustc, and for every target the rustc build will use (rustenv.choose_rustc).
 
@@ -153,10 +179,11 @@ def check_rust_targets(
     when only another rustc on the system has a target's std, build sets RUSTC to it for that
     target and doctor says so. An explicit RUSTC is never replaced.
     """
+    host = Host.detect(env) if host is None else host
     default, explicit = default_rustc(env)
     label = "RUSTC" if explicit else "rustc"
     if default is None:
-        return [Check("rustc", MISSING, "rustc was not found", "install Rust: https://rustup.rs")]
+        return [Check("rustc", MISSING, "rustc was not found", host.rust_install_hint())]
     version = _tool_version([default, "--version"], env, cwd)
     checks: list[Check] = []
     if version is None:
@@ -168,7 +195,7 @@ def check_rust_targets(
         choice = choose_rustc(triple, env, system, cwd=cwd)
         if choice.rustc is None:
             where = f"{default}" if choice.default_runs else f"{default} (which does not run)"
-            checks.append(Check(triple, MISSING, f"no std for {where}", choice.fix(env)))
+            checks.append(Check(triple, MISSING, f"no std for {where}", choice.fix(env, host)))
         elif choice.override is not None:
             detail = f"std from {choice.rustc} (RUSTC will be set for that target)"
             checks.append(Check(triple, OK, detail))
@@ -178,7 +205,12 @@ def check_rust_targets(
 
 
 def check_qemu(targets: Sequence[Target], env: Mapping[str, str], host: Host) -> list[Check]:
-    """qemu-user for every target architecture that is not the host's (for runtime tests)."""
+    """qemu-user for every target architecture that is not the host's (for runtime tests).
+
+    None off Linux: qemu-user does not exist there (check_runtime says what does not apply).
+    """
+    if not host.runs_linux_wheels:
+        return []
     checks: list[Check] = []
     seen: set[Arch] = set()
     for target in targets:
@@ -197,7 +229,7 @@ def check_qemu(targets: Sequence[Target], env: Mapping[str, str], host: Host) ->
                     WARNING,
                     f"no {program} or {static} on PATH; "
                     f"{target.arch.value} wheels build but cannot be import-tested",
-                    "install qemu-user-static (Debian/Ubuntu: apt-get install qemu-user-static)",
+                    host.qemu_hint(target.qemu),
                 )
             )
     return checks
@@ -236,9 +268,10 @@ def run_doctor(
         detail = "not checked: the pinned toolchain is not installed"
         checks.append(Check("cargo, rustc and targets", INFO, detail))
     else:
-        checks.append(check_cargo(env, here))
-        checks += check_rust_targets(targets, env, cwd=here)
+        checks.append(check_cargo(env, here, host))
+        checks += check_rust_targets(targets, env, cwd=here, host=host)
     checks += check_qemu(targets, env, host)
+    checks += check_runtime(host)
     return DoctorReport(checks)
 
 

@@ -1,4 +1,4 @@
-"""zig cc argument-rewrite rules (toolchains/rewrites.toml): load, select, render to sh."""
+"""zig cc argument-rewrite rules and probes (toolchains/rewrites.toml): load, select, render."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ _SAFE = r"A-Za-z0-9_=,./+:@%\-"
 _PATTERN_RE = re.compile(rf"^[{_SAFE}*]+$")
 _LITERAL_RE = re.compile(rf"^[{_SAFE}]*$")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_PROBE_ARG_RE = re.compile(r"^-[A-Za-z0-9-]+$")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,19 @@ class Rule:
             document["to"] = self.to
         document["why"] = self.why
         return document
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A command line of one argument that asks the compiler about itself (``cc --version``)."""
+
+    id: str
+    args: tuple[str, ...]
+    why: str
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready description."""
+        return {"id": self.id, "args": list(self.args), "why": self.why}
 
 
 def _fail(rule_id: str, problem: str) -> DataError:
@@ -160,10 +174,63 @@ def parse_rules(document: Mapping[str, Any]) -> tuple[Rule, ...]:
     return rules
 
 
+def parse_probe(raw: Mapping[str, Any]) -> Probe:
+    """Validate one ``[[probe]]`` table."""
+    probe_id = raw.get("id")
+    if not isinstance(probe_id, str) or not _ID_RE.match(probe_id):
+        msg = f"{REWRITES_FILE}: a probe has a missing or malformed id ({probe_id!r})"
+        raise DataError(msg, hint="give every probe an id of lowercase letters, digits and -")
+    unknown = set(raw) - {"id", "args", "why"}
+    if unknown:
+        raise _fail(probe_id, f"has unknown fields {sorted(unknown)}")
+    args = _strings(raw.get("args"), probe_id, "args")
+    # Exact options only: they become sh case words and C string literals unescaped.
+    if not args or not all(_PROBE_ARG_RE.match(arg) for arg in args):
+        raise _fail(probe_id, "needs args made of options such as --version (no wildcard)")
+    why = raw.get("why")
+    if not isinstance(why, str) or not why.strip():
+        raise _fail(probe_id, "needs a why")
+    return Probe(id=probe_id, args=args, why=why.strip())
+
+
+def parse_probes(document: Mapping[str, Any]) -> tuple[Probe, ...]:
+    """Validate the ``[[probe]]`` tables of a rewrites document (at least ``--version``)."""
+    raw_probes = document.get("probe")
+    if not isinstance(raw_probes, list) or not raw_probes:
+        msg = f"{REWRITES_FILE} has no [[probe]] tables"
+        raise DataError(msg, hint="reinstall zigwheel; its compiler probes are missing")
+    probes = tuple(parse_probe(raw) for raw in raw_probes)
+    ids: set[str] = set()
+    args: set[str] = set()
+    for probe in probes:
+        if probe.id in ids or args.intersection(probe.args):
+            raise _fail(probe.id, "appears twice (its id or one of its args)")
+        ids.add(probe.id)
+        args.update(probe.args)
+    return probes
+
+
+@functools.lru_cache(maxsize=1)
+def _document() -> Mapping[str, Any]:
+    return load_toml(toolchains_dir() / REWRITES_FILE)
+
+
 @functools.lru_cache(maxsize=1)
 def load_rules() -> tuple[Rule, ...]:
-    """Load and validate toolchains/rewrites.toml (once per process)."""
-    return parse_rules(load_toml(toolchains_dir() / REWRITES_FILE))
+    """Load and validate the rules of toolchains/rewrites.toml (once per process)."""
+    return parse_rules(_document())
+
+
+@functools.lru_cache(maxsize=1)
+def load_probes() -> tuple[Probe, ...]:
+    """Load and validate the probes of toolchains/rewrites.toml (once per process)."""
+    return parse_probes(_document())
+
+
+def probe_args(probes: Sequence[Probe] | None = None) -> tuple[str, ...]:
+    """Every argument that, alone on a command line, is a probe."""
+    chosen = load_probes() if probes is None else probes
+    return tuple(arg for probe in chosen for arg in probe.args)
 
 
 def rules_for(target: Target, rules: Sequence[Rule] | None = None) -> list[Rule]:

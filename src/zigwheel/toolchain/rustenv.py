@@ -10,6 +10,7 @@ from pathlib import Path
 
 from zigwheel import _proc
 from zigwheel.errors import ConfigError, ToolchainError, ZigwheelError
+from zigwheel.host import Host, current_os, exe_suffix_for
 from zigwheel.platforms import registry
 from zigwheel.resources import parse_toml_text
 
@@ -149,10 +150,11 @@ class RustcChoice:
         """The RUSTC to set for this target's build, when it is not cargo's default."""
         return self.rustc if self.rustc is not None and self.rustc != self.default else None
 
-    def fix(self, env: Mapping[str, str]) -> str:
-        """The exact step that gives this target a standard library."""
+    def fix(self, env: Mapping[str, str], host: Host | None = None) -> str:
+        """The exact step that gives this target a standard library on ``host`` (this one)."""
+        host = Host.detect(env) if host is None else host
         if self.default is None:
-            return "install Rust: https://rustup.rs"
+            return host.rust_install_hint()
         if self.pin is not None:
             return (
                 f"rustup target add --toolchain {self.pin.channel} {self.triple} (or list it "
@@ -164,12 +166,14 @@ class RustcChoice:
             if self.alternative:
                 return f"unset RUSTC ({self.alternative} has the std), or {text}"
             return f"{text}, or point RUSTC at a rustc that has it"
-        return _std_install_step(self.triple, self.default, env)
+        known = registry().by_rust_triple(self.triple)
+        debian = known[0].debian if known is not None else None
+        return host.rust_std_hint(self.triple, self.default, debian)
 
-    def error(self, env: Mapping[str, str]) -> ToolchainError:
+    def error(self, env: Mapping[str, str], host: Host | None = None) -> ToolchainError:
         """The error a build raises when no usable rustc has the std."""
         if self.default is None:
-            return ToolchainError("rustc was not found", hint=self.fix(env))
+            return ToolchainError("rustc was not found", hint=self.fix(env, host))
         if not self.default_runs:
             which = "RUSTC=" if self.explicit else "rustc at "
             msg = f"{which}{self.default} does not run (rustc --print sysroot failed)"
@@ -178,36 +182,22 @@ class RustcChoice:
             return ToolchainError(msg, hint="unset RUSTC or point it at a working rustc")
         if self.explicit:
             msg = f"RUSTC={self.default} has no standard library for {self.triple}"
-            return ToolchainError(msg, hint=self.fix(env))
+            return ToolchainError(msg, hint=self.fix(env, host))
         if self.pin is not None:
             msg = (
                 f"the Rust toolchain {self.pin.channel!r} pinned by {self.pin.file} has no "
                 f"standard library for {self.triple}"
             )
-            return ToolchainError(msg, hint=self.fix(env))
+            return ToolchainError(msg, hint=self.fix(env, host))
         msg = f"the Rust standard library for {self.triple} is not installed"
-        return ToolchainError(msg, hint=self.fix(env))
-
-
-def _std_install_step(triple: str, default: str, env: Mapping[str, str]) -> str:
-    """How to add ``triple``'s std to cargo's own (not pinned, not explicit) rustc."""
-    if shutil.which("rustup", path=env.get("PATH")) is not None:
-        return f"rustup target add {triple}"
-    known = registry().by_rust_triple(triple)
-    debian = known[0].debian if known is not None else None
-    if default.startswith("/usr/") and debian:
-        return (
-            f"apt-get install libstd-rust-dev:{debian} (or libstd-rust-web-dev:{debian} "
-            f"for rustc-web; the package matching {default}), or install rustup "
-            f"(https://rustup.rs) and run: rustup target add {triple}"
-        )
-    return f"install rustup (https://rustup.rs), then run: rustup target add {triple}"
+        return ToolchainError(msg, hint=self.fix(env, host))
 
 
 def _path_rustcs(env: Mapping[str, str]) -> list[str]:
     found: list[str] = []
+    rustc = "rustc" + exe_suffix_for(current_os())  # rustc.exe on Windows
     for folder in env.get("PATH", "").split(os.pathsep):
-        candidate = Path(folder) / "rustc"
+        candidate = Path(folder) / rustc
         if folder and candidate.is_file() and str(candidate) not in found:
             found.append(str(candidate))
     return found

@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from zigwheel.errors import CacheError, DataError
+from zigwheel.errors import CacheError, DataError, ToolchainError
+from zigwheel.host import current_os
 from zigwheel.resources import toolchains_dir
-from zigwheel.toolchain.rewrite import Rule, render_case_arms, rules_for
+from zigwheel.toolchain.rewrite import Probe, Rule, probe_args, render_case_arms, rules_for
 from zigwheel.toolchain.targets import Target
 from zigwheel.toolchain.zig import Zig
 
@@ -85,6 +86,7 @@ class ShimSet:
             "rust_triple": self.target.rust_triple,
             "zig_triple": self.target.zig_triple,
             "directory": str(self.directory),
+            "form": SH_FORM,
             "paths": {role: str(path) for role, path in self.paths().items()},
             "env": self.env(),
         }
@@ -128,11 +130,16 @@ def baked_flags(target: Target, *, linker: bool) -> list[str]:
 
 
 def render_shims(
-    target: Target, zig_command: Sequence[str], rules: Sequence[Rule] | None = None
+    target: Target,
+    zig_command: Sequence[str],
+    rules: Sequence[Rule] | None = None,
+    probes: Sequence[Probe] | None = None,
 ) -> dict[str, str]:
     """Render every shim file of ``target`` (pure: file name -> text)."""
     selected = rules_for(target, rules)
     common = {
+        "probe_words": "|".join(probe_args(probes)),
+        "zig_probe_triple": target.zig_probe_triple,
         "zig": " ".join(shlex.quote(part) for part in zig_command),
         "zig_triple": target.zig_triple,
         "rust_triple": target.rust_triple,
@@ -200,14 +207,42 @@ class Publication:
     won: bool  # False: another process (or an earlier call) had published the same folder first
 
 
+SH_FORM = "sh"
+
+
+def shim_form(os_name: str) -> str:
+    """The form of the shims on an OS: POSIX sh scripts on Linux and macOS.
+
+    Windows has no sh to run them: its form is a native program (cc.exe), which this version
+    does not build yet, so it is refused with a clear way out rather than written broken.
+    """
+    if os_name == "windows":
+        msg = "zigwheel's compiler shims do not run on Windows yet (they are POSIX sh scripts)"
+        raise ToolchainError(
+            msg, hint="build the Linux wheels on Linux, macOS or WSL, or in CI (`zigwheel ci`)"
+        )
+    return SH_FORM
+
+
 def install_shims(
-    target: Target, zig: Zig, cache_root: Path, *, rules: Sequence[Rule] | None = None
+    target: Target,
+    zig: Zig,
+    cache_root: Path,
+    *,
+    rules: Sequence[Rule] | None = None,
+    os_name: str | None = None,
 ) -> ShimSet:
     """Render the shims of ``target`` and install them into the cache (idempotent, atomic).
 
     An existing complete folder is returned as is: its name already encodes its exact content,
-    so it is never rewritten. Otherwise :func:`publish_shims` writes it.
+    so it is never rewritten. Otherwise :func:`publish_shims` writes it. ``os_name`` is the OS
+    the shims run on (default: this one), which decides their form.
     """
+    shim_form(current_os() if os_name is None else os_name)
+    if any(character.isspace() for character in str(cache_root)):
+        # CC=/path with space/cc is split into two words by setuptools, make and others.
+        msg = f"the shims would live under {cache_root}, whose path has a space in it"
+        raise CacheError(msg, hint="set ZIGWHEEL_CACHE_DIR to a folder whose path has no space")
     files = render_shims(target, zig.command, rules)
     final = shim_directory(cache_root, target, zig, files)
     if _is_complete(final):

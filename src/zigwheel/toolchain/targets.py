@@ -86,6 +86,16 @@ class Target:
         return f"{self.arch.value}-{self.policy}"
 
     @property
+    def zig_probe_triple(self) -> str:
+        """zig's triple without the glibc version (``aarch64-linux-gnu``), for compiler probes.
+
+        clang's driver prints the versioned triple for ``--version`` and then fails on it.
+        """
+        if self.libc is Libc.GLIBC:
+            return self.zig_triple.removesuffix(".{}.{}".format(*self.libc_version))
+        return self.zig_triple
+
+    @property
     def env_triple(self) -> str:
         """The Rust triple as used in environment variable names (``-`` -> ``_``)."""
         return self.rust_triple.replace("-", "_")

@@ -11,7 +11,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zigwheel.errors import DataError
-from zigwheel.toolchain.rewrite import apply_rules, load_rules, parse_rule, parse_rules, rules_for
+from zigwheel.toolchain.rewrite import (
+    apply_rules,
+    load_probes,
+    load_rules,
+    parse_probes,
+    parse_rule,
+    parse_rules,
+    probe_args,
+    rules_for,
+)
 from zigwheel.toolchain.shims import baked_flags, render_shims
 from zigwheel.toolchain.targets import resolve_target
 
@@ -83,6 +92,51 @@ def test_duplicate_ids_are_refused() -> None:
     rule = {"id": "x", "match": ["-a"], "action": "drop", "why": "w"}
     with pytest.raises(DataError, match="appears twice"):
         parse_rules({"rule": [rule, rule]})
+
+
+def test_shipped_probes_load() -> None:
+    probes = load_probes()
+    assert {"--version", "-dumpmachine", "-print-target-triple"} <= set(probe_args())
+    assert all(probe.why for probe in probes)
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({}, "no \\[\\[probe\\]\\] tables"),
+        ({"probe": [{"id": "v", "args": ["--ver*"], "why": "w"}]}, "no wildcard"),
+        ({"probe": [{"id": "v", "args": ["--version"]}]}, "needs a why"),
+        ({"probe": [{"id": "v", "args": ["--version"], "why": "w", "to": "x"}]}, "unknown fields"),
+        (
+            {
+                "probe": [
+                    {"id": "a", "args": ["-v"], "why": "w"},
+                    {"id": "b", "args": ["-v"], "why": "w"},
+                ]
+            },
+            "appears twice",
+        ),
+    ],
+)
+def test_probe_validation(document: dict[str, object], message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        parse_probes(document)
+
+
+@pytest.mark.parametrize(("arch", "policy"), [("aarch64", "2_28"), ("x86_64", "musllinux_1_2")])
+def test_rendered_sh_answers_probes_without_the_libc_version(
+    arch: str, policy: str, echo_zig: Path, tmp_path: Path
+) -> None:
+    target = resolve_target(arch, policy)
+    files = render_shims(target, [str(echo_zig)])
+    for role, subcommand in (("cc", "cc"), ("c++", "c++"), ("linker", "cc")):
+        for probe in probe_args():
+            got = run_shim("sh", files[role], [probe], tmp_path)
+            assert got == [subcommand, "-target", target.zig_probe_triple, probe]
+        # Only a probe alone is answered that way; with other arguments it is an ordinary word.
+        got = run_shim("sh", files[role], ["--version", "-c"], tmp_path)
+        assert got[:3] == [subcommand, "-target", target.zig_triple]
+    assert target.zig_probe_triple == {"aarch64": "aarch64-linux-gnu"}.get(arch, target.zig_triple)
 
 
 def test_python_semantics_of_shipped_rules() -> None:
@@ -177,6 +231,8 @@ TRICKY = st.sampled_from(
         "--",
         "@notes.txt",
         "x\ny",
+        "--version",
+        "-dumpmachine",
     ]
 )
 ARGS = st.lists(
@@ -203,6 +259,9 @@ def test_rendered_sh_matches_python_semantics(
     (tmp_path / "present.a").write_text("")
     script = render_shims(target, [str(echo_zig)])["cc"]
     got = run_shim(shell, script, args, tmp_path)
+    if len(args) == 1 and args[0] in probe_args():
+        assert got == ["cc", "-target", target.zig_probe_triple, args[0]]
+        return
     baked = ["cc", *baked_flags(target, linker=False)]
     assert got[: len(baked)] == baked
     expected = apply_rules(rules_for(target), args, is_file=lambda p: (tmp_path / p).is_file())
