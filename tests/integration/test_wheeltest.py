@@ -51,15 +51,20 @@ def _record_line(name: str, data: bytes) -> str:
 
 def make_wheel(
     so_file: Path, platform_tag: str, out: Path, python_tag: str = "cp39",
-    requires: tuple[str, ...] = (),
+    requires: tuple[str, ...] = (), *, package: dict[str, str] | None = None,
+    members: dict[str, str] | None = None,
 ) -> Path:  # fmt: skip
     """Pack tinyext.abi3.so into a wheel named with ``platform_tag`` (``requires``: its
-    Requires-Dist lines)."""
+    Requires-Dist lines; ``package``: the source of tinypkg's files, tinyext then in it;
+    ``members``: more files by their path in the wheel)."""
     abi = "abi3" if python_tag == "cp39" else python_tag
     metadata = "Metadata-Version: 2.1\nName: tinyext\nVersion: 0.1\n"
     metadata += "".join(f"Requires-Dist: {line}\n" for line in requires)
+    where = "tinypkg/" if package is not None else ""
     files = {
-        "tinyext.abi3.so": so_file.read_bytes(),
+        **{f"tinypkg/{name}": text.encode() for name, text in (package or {}).items()},
+        f"{where}tinyext.abi3.so": so_file.read_bytes(),
+        **{name: text.encode() for name, text in (members or {}).items()},
         "tinyext-0.1.dist-info/METADATA": metadata.encode(),
         "tinyext-0.1.dist-info/WHEEL": (
             f"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: false\n"
@@ -428,11 +433,63 @@ def test_with_deps_installs_the_wheels_dependencies_in_a_root_and_its_absence_is
     missing = wheeltest.run_wheel_test(wheel, env=os.environ, root=bullseye_amd64,
                                        command=command, cache=tmp_path / "cache")  # fmt: skip
     assert missing.status == wheeltest.FAILED, missing.to_json()
-    assert "the wheel requires iniconfig (Requires-Dist)" in missing.reason
+    assert "'iniconfig' is not installed: it is likely iniconfig's" in missing.reason
     assert "--with-deps" in missing.reason
     done = wheeltest.run_wheel_test(wheel, env=os.environ, root=bullseye_amd64, command=command,
                                     with_deps=True, cache=tmp_path / "cache")  # fmt: skip
     assert done.status == wheeltest.PASSED, done.to_json()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("root", ["bullseye_amd64", "bookworm_arm64"])
+def test_a_wheels_scripts_and_entry_points_are_commands_in_a_root(
+    root: str, tiny_wheels: dict[str, Path], tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Unpacked into a root, the wheel's entry points and #!python scripts still run, by the
+    root's Python (a host venv gets them from pip)."""
+    arch = "x86_64" if root == "bullseye_amd64" else "aarch64"
+    so_file = tiny_wheels[f"zig-{arch}"].parent.parent / f"zig-{arch}" / "tinyext.abi3.so"
+    wheel = make_wheel(so_file, f"manylinux_2_17_{arch}", tmp_path / "dist", package={
+        "__init__.py": "import sys\n"
+                       "def main():\n    print('cli', sys.argv, sys.version_info[:2])\n",
+    }, members={
+        "tinyext-0.1.dist-info/entry_points.txt": "[console_scripts]\ntinycli = tinypkg:main\n",
+        "tinyext-0.1.data/scripts/tinyscript": "#!python\nimport platform\n"
+                                              "print('script', platform.machine())\n",
+    })  # fmt: skip
+    result = wheeltest.run_wheel_test(wheel, env=os.environ, root=request.getfixturevalue(root),
+                                      command="tinycli a 'b c' && tinyscript")  # fmt: skip
+    assert result.status == wheeltest.PASSED, result.to_json()
+    version = (3, 9) if root == "bullseye_amd64" else (3, 11)
+    assert f"cli ['tinycli', 'a', 'b c'] {version}" in result.output
+    assert f"script {arch}" in result.output
+
+
+@pytest.mark.parametrize("where", ["host", pytest.param("bullseye_amd64", marks=pytest.mark.slow)])
+def test_a_dependency_missing_at_import_is_named_from_requires_dist_with_the_flag(
+    where: str, tiny_wheels: dict[str, Path], tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The package of the extension imports a Requires-Dist distribution that is not installed
+    (no --with-deps): the report names the distribution and the flag, on the host and in a root."""
+    so_file = tiny_wheels["zig-x86_64"].parent.parent / "zig-x86_64" / "tinyext.abi3.so"
+    wheel = make_wheel(so_file, "manylinux_2_17_x86_64", tmp_path / "dist",
+                       requires=("iniconfig>=1", "numpy; extra == 'fast'"),
+                       package={"__init__.py": "import iniconfig\n"})  # fmt: skip
+    root = None if where == "host" else request.getfixturevalue(where)
+    result = wheeltest.run_wheel_test(wheel, env=os.environ, root=root, cache=tmp_path / "cache")
+    assert result.status == wheeltest.FAILED, result.to_json()
+    assert result.kind == ("host" if root is None else "loader")
+    assert result.reason == (
+        "import tinypkg.tinyext failed: ModuleNotFoundError: No module named 'iniconfig'; "
+        "'iniconfig' is not installed: it is likely iniconfig's, a Requires-Dist of the wheel; "
+        "zigwheel test installs the wheel's dependencies only with --with-deps"
+    )
+    args = ["test", str(wheel), *(["--root", str(root)] if root else [])]
+    human = zigwheel_cli(*args)
+    assert human.returncode == 1, human.stdout + human.stderr
+    assert "import tinypkg.tinyext: FAILED" in human.stdout
+    assert "likely iniconfig's, a Requires-Dist of the wheel" in human.stdout
+    assert "--with-deps" in human.stdout
 
 
 @pytest.mark.network

@@ -63,6 +63,7 @@ class BuildPlan:
         return {
             "project": str(self.project.directory),
             "abi3": self.project.abi3,
+            "bindings": self.project.bindings or None,
             "out_dir": str(self.settings.out_dir),
             "maturin_args": list(self.settings.maturin_args),
             "policy": self.settings.policy,
@@ -156,7 +157,7 @@ Progress = Callable[[str, BuildJob, str], None]
 
 
 def _interpreters(project: Project, settings: BuildSettings) -> tuple[str, ...]:
-    if settings.interpreters or project.abi3:
+    if settings.interpreters or project.abi3 or project.bindings == "bin":  # bin: py3-none
         return tuple(settings.interpreters)
     host = f"{sys.version_info.major}.{sys.version_info.minor}"
     try:

@@ -26,6 +26,7 @@ class Project:
     requires_python: str | None
     pyproject: Mapping[str, Any]
     lock_packages: frozenset[str]
+    bindings: str = ""  # "bin" for a program crate (py3-none wheels); "" otherwise (pyo3, ...)
 
 
 
@@ -80,6 +81,19 @@ def _abi3(
         elif isinstance(crate_features.get(name), list):
             enabled.extend(str(item) for item in crate_features[name])
     return any(feature.startswith("abi3") for feature in features)
+
+
+def _bindings(cargo: Mapping[str, Any], maturin: Mapping[str, Any], manifest: Path) -> str:
+    """``[tool.maturin] bindings``, else "bin" where maturin would pick it: a crate with a
+    program and neither a library nor a pyo3 dependency."""
+    given = maturin.get("bindings")
+    if isinstance(given, str):
+        return given
+    if {"pyo3", "pyo3-ffi"} & set(_table(cargo.get("dependencies"))):
+        return ""
+    has_lib = "lib" in cargo or (manifest.parent / "src" / "lib.rs").is_file()
+    has_bin = "bin" in cargo or (manifest.parent / "src" / "main.rs").is_file()
+    return "bin" if has_bin and not has_lib else ""
 
 
 def read_user_toml(path: Path) -> dict[str, Any]:
@@ -196,6 +210,7 @@ def read_project(directory: Path) -> Project:
         requires_python=requires_python,
         pyproject=pyproject,
         lock_packages=frozenset(lock_packages),
+        bindings=_bindings(cargo, maturin, manifest),
     )
 
 

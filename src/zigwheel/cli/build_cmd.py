@@ -34,6 +34,8 @@ def _setting_text(plan: BuildPlan, setting: Setting) -> str:
     value = getattr(plan.settings, setting.attr)
     if setting.key == "interpreters" and not value:
         # What no interpreters means depends on the crate, which the settings do not know.
+        if plan.project.bindings == "bin":
+            return "none: a program crate's wheels are py3-none, one per target"
         return "abi3: one wheel per target" if plan.project.abi3 else "chosen from requires-python"
     return setting.kind.show(value)
 
@@ -42,8 +44,9 @@ def _print_plan(plan: BuildPlan) -> None:
     from zigwheel.builder.settings import BUILD_SETTINGS  # noqa: PLC0415
 
     console = out_console()
-    abi3 = "yes" if plan.project.abi3 else "no"
-    console.print(printable(f"project: {plan.project.directory} (abi3: {abi3})"), markup=False)
+    binary = plan.project.bindings == "bin"
+    kind = "bindings: bin" if binary else f"abi3: {'yes' if plan.project.abi3 else 'no'}"
+    console.print(printable(f"project: {plan.project.directory} ({kind})"), markup=False)
     for setting in BUILD_SETTINGS:
         source = plan.settings.sources.get(setting.key, "?")
         text = _setting_text(plan, setting)
@@ -65,7 +68,10 @@ def _print_plan(plan: BuildPlan) -> None:
         ]
         for job in plan.jobs
     ]
-    headers = ("target", "policy", "rust triple", "zig triple", "interpreters", "rustc")
+    headers: tuple[str, ...] = ("target", "policy", "rust triple", "zig triple", "interpreters",
+                                "rustc")  # fmt: skip
+    if binary:  # no interpreter column: a bin crate's wheels are for no Python
+        headers, rows = headers[:4] + headers[5:], [row[:4] + row[5:] for row in rows]
     print_table(console, headers, rows)
     console.print(printable(f"output folder: {plan.settings.out_dir}"), markup=False)
 

@@ -6,7 +6,7 @@ import json
 import os
 import shlex
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -50,8 +50,9 @@ class PythonRunner:
         """The full argv to run this Python with ``args``."""
         return [*self.argv, *args]
 
-    def shell_wrapper(self) -> str:
-        """A /bin/sh script that runs this Python with the script's arguments.
+    def shell_wrapper(self, argv: Sequence[str] | None = None) -> str:
+        """A /bin/sh script that runs this Python (or ``argv``, a program started the same way:
+        program_command()) with the script's arguments.
 
         The script is a file on disk, so it holds only the settings that make this Python the
         one under test (PYTHONHOME, PYTHONPATH, ... and VIRTUAL_ENV: python_env() drops the
@@ -63,7 +64,8 @@ class PythonRunner:
             for key, value in sorted(self.env.items())
             if key.startswith("PYTHON") or key == "VIRTUAL_ENV"
         )
-        return f'#!/bin/sh\n{exports}exec {shlex.join(self.argv)} "$@"\n'
+        words = shlex.join(self.argv if argv is None else argv)
+        return f'#!/bin/sh\n{exports}exec {words} "$@"\n'
 
 
 def read_elf_info(path: Path) -> ElfInfo:
@@ -260,6 +262,31 @@ def root_runner(
         msg = f"{info.arch}: not tested, no {program} or {static} found on PATH"
         raise ToolchainError(msg, hint="install qemu-user-static (Debian/Ubuntu) to run it")
     return PythonRunner((str(qemu), "-L", str(root), str(python)), run_env, info.arch, "qemu", root)
+
+
+def program_command(runner: PythonRunner, program: Path) -> tuple[str, ...]:
+    """How to start a program installed beside ``runner``'s Python (a wheel's script) so that
+    it runs as that Python does: through the root's loader or under qemu-user with the root's
+    libraries; sealed, inside the same chroot (where the root's loader and binfmt_misc serve).
+
+    A static program needs no loader and a script (not ELF) its own #! line: both are started
+    as they are, except sealed.
+    """
+    if runner.kind == "host" or runner.root is None:
+        return (str(program),)
+    if runner.sealed:  # the last word of a sealed argv is the Python's path inside the chroot
+        return (*runner.argv[:-1], str(program))
+    try:
+        info = read_elf_info(program)
+    except UnreadableInputError:
+        return (str(program),)
+    if runner.kind == "qemu":  # qemu -L ROOT python: the same qemu, the same library prefix
+        return (*runner.argv[:-1], str(program))
+    if info.interpreter is None:
+        return (str(program),)
+    loader = resolve_in_root(runner.root, info.interpreter)
+    lib_path = ":".join(str(p) for p in library_dirs(runner.root))
+    return (str(loader), "--library-path", lib_path, str(program))
 
 
 def read_marker(root: Path) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import json
 import logging
 import re
@@ -79,6 +80,17 @@ for name in sys.argv[1:]:
         traceback.print_exc()
     print("MARK" + json.dumps(doc), flush=True)
 """.replace("MARK", IMPORT_MARK)
+# A console_scripts entry point started as pip's launcher would: NAME MODULE:ATTR, then its
+# own arguments (python -c leaves sys.argv[0] as "-c").
+_ENTRY_POINT = """\
+import importlib, sys
+sys.argv[0] = sys.argv.pop(1)
+module, _, attrs = sys.argv.pop(1).partition(":")
+target = importlib.import_module(module)
+for part in filter(None, attrs.split(".")):
+    target = getattr(target, part)
+sys.exit(target())
+"""
 
 
 @dataclass(frozen=True)
@@ -89,11 +101,19 @@ class WheelFacts:
     tags: frozenset[Tag]
     modules: tuple[str, ...]
     requires_dist: tuple[str, ...] = ()  # Requires-Dist of its METADATA
+    scripts: tuple[str, ...] = ()  # members under *.data/scripts/ (a bin wheel's programs)
+    entry_points: tuple[tuple[str, str], ...] = ()  # console_scripts: (name, "module:attr")
 
     @property
     def arches(self) -> frozenset[str]:
         """Machine names of the platform tags ("any" for a pure wheel)."""
         return frozenset(platform_arch(tag.platform) for tag in self.tags)
+
+    @property
+    def programs(self) -> tuple[str, ...]:
+        """The names of the commands the wheel installs: its scripts and entry points."""
+        names = [PurePosixPath(member).name for member in self.scripts]
+        return tuple(dict.fromkeys([*names, *(name for name, _ in self.entry_points)]))
 
 
 @dataclass(frozen=True)
@@ -219,8 +239,42 @@ def extension_modules(names: Sequence[str]) -> tuple[str, ...]:
     return tuple(modules)
 
 
+def wheel_scripts(names: Sequence[str]) -> tuple[str, ...]:
+    """The members a wheel installs as programs: ``NAME.data/scripts/PROGRAM``."""
+    found = []
+    for name in names:
+        parts = PurePosixPath(name).parts
+        if (len(parts) == 3 and parts[0].endswith(".data") and parts[1] == "scripts"
+                and not name.endswith("/") and parts[2] not in (".", "..")):  # fmt: skip
+            found.append(name)
+    return tuple(found)
+
+
+def console_scripts(text: str) -> tuple[tuple[str, str], ...]:
+    """(name, "module:attr") of the [console_scripts] of an entry_points.txt; an unreadable
+    file has none (pip would refuse the wheel, which the install then reports)."""
+    parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # names keep their case
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return ()
+    if not parser.has_section("console_scripts"):
+        return ()
+    return tuple(
+        (name, value.split("[", 1)[0].strip())
+        for name, value in parser.items("console_scripts")
+    )
+
+
+def _dist_info_text(archive: zipfile.ZipFile, names: Sequence[str], file: str) -> str:
+    """The text of ``file`` in the wheel's top-level .dist-info folder ("" without one)."""
+    found = [n for n in names if n.count("/") == 1 and n.endswith(f".dist-info/{file}")]
+    return archive.read(found[0]).decode(errors="replace") if found else ""
+
+
 def read_wheel(path: Path) -> WheelFacts:
-    """Read a wheel's tags (from its name) and extension modules (from its contents)."""
+    """Read a wheel's tags (from its name), extension modules, programs and Requires-Dist."""
     try:
         tags = parse_wheel_filename(path.name)[3]
     except InvalidWheelFilename as err:
@@ -231,13 +285,14 @@ def read_wheel(path: Path) -> WheelFacts:
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
-            metadata = [n for n in names if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
-            text = archive.read(metadata[0]).decode(errors="replace") if metadata else ""
+            text = _dist_info_text(archive, names, "METADATA")
+            entry_text = _dist_info_text(archive, names, "entry_points.txt")
     except (OSError, zipfile.BadZipFile) as err:
         msg = f"cannot open {path} as a wheel: {err}"
         raise UnreadableInputError(msg, hint="rebuild the wheel; the file is damaged") from err
     requires = tuple(HeaderParser().parsestr(text).get_all("Requires-Dist") or ())
-    return WheelFacts(path, frozenset(tags), extension_modules(names), requires)
+    return WheelFacts(path, frozenset(tags), extension_modules(names), requires,
+                      wheel_scripts(names), console_scripts(entry_text))  # fmt: skip
 
 
 def runtime_requirements(requires_dist: Sequence[str]) -> list[str]:
@@ -345,19 +400,50 @@ def _readable(output: str) -> str:
     return "\n".join(line for line in output.splitlines() if not line.startswith(IMPORT_MARK))
 
 
+def providing_distribution(module: str, names: Sequence[str]) -> str | None:
+    """The distribution among ``names`` that, by its name, provides the top-level package of
+    ``module`` (``iniconfig`` -> iniconfig, ``dateutil`` -> python-dateutil, ``yaml`` -> PyYAML)."""
+    top = canonicalize_name(module.split(".", 1)[0])
+    for name in names:
+        canonical = canonicalize_name(name)
+        spellings = {canonical, canonical.removeprefix("python-"), canonical.removeprefix("py"),
+                     canonical.removesuffix("-python")}  # fmt: skip
+        if top in spellings:
+            return name
+    return None
+
+
 def missing_dependency_hint(output: str, wheel: WheelFacts, *, with_deps: bool) -> str:
     """When ``output`` shows a module that is not installed, which of the wheel's runtime
-    dependencies were left out and the flag that installs them; "" otherwise."""
+    dependencies (Requires-Dist) provides it and the flag that installs them; "" otherwise."""
     missing = _NO_MODULE.search(output)
     if missing is None:
         return ""
     needed = runtime_requirements(wheel.requires_dist)
     if with_deps or not needed:
         return ""
+    module = missing.group(1)
+    provider = providing_distribution(module, needed)
+    if provider is not None:
+        return (
+            f"{module!r} is not installed: it is likely {provider}'s, a Requires-Dist of the "
+            "wheel; zigwheel test installs the wheel's dependencies only with --with-deps"
+        )
     return (
-        f"{missing.group(1)!r} is not installed: the wheel requires {', '.join(needed)} "
-        "(Requires-Dist), which zigwheel test installs only with --with-deps"
+        f"{module!r} is not installed: if one of the wheel's Requires-Dist "
+        f"({', '.join(needed)}) provides it, test with --with-deps; else add it to test-requires"
     )
+
+
+def command_failure_hint(
+    output: str, python: PythonFacts, wheel: WheelFacts, *, with_deps: bool
+) -> str:
+    """What a failed test command's output shows: a glibc version the environment lacks (a
+    program of the wheel that cannot load), or a dependency left out; "" otherwise."""
+    glibc = _GLIBC_MISSING.search(output)
+    if glibc:
+        return f"version `{glibc.group(1)}' not found (the environment has {python.libc})"
+    return missing_dependency_hint(output, wheel, with_deps=with_deps)
 
 
 def failure_reason(
@@ -823,6 +909,49 @@ def _unsealed_executable(runner: roots.PythonRunner, work: Path) -> str:
     )
 
 
+def _shell_env(runner: roots.PythonRunner, wheel: WheelFacts, work: Path) -> dict[str, str]:
+    """The environment of a test command: ``python`` and the wheel's programs first on PATH,
+    each started as the test Python is."""
+    bin_dir = work / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    program_wrappers(wheel, runner, bin_dir, work / "scripts")
+    for name in ("python", "python3"):  # last: a program of the wheel never hides them
+        _write_wrapper(bin_dir / name, runner.shell_wrapper())
+    shell_env = dict(runner.env)
+    shell_env["PATH"] = f"{bin_dir}:{shell_env.get('PATH', '')}"
+    return shell_env
+
+
+def program_wrappers(
+    wheel: WheelFacts, runner: roots.PythonRunner, bin_dir: Path, scripts: Path
+) -> None:
+    """In a root, the wheel's programs as commands in ``bin_dir``: each script unpacked into
+    ``scripts`` and started as the root's Python is (its loader, qemu, or inside the chroot),
+    each entry point by the root's Python. A host venv has them already: pip made them."""
+    if runner.root is None:
+        return
+    with zipfile.ZipFile(wheel.path) as archive:
+        for member in wheel.scripts:
+            data = archive.read(member)
+            program = scripts / PurePosixPath(member).name
+            program.parent.mkdir(exist_ok=True)
+            program.write_bytes(data)
+            program.chmod(0o755)
+            # "#!python": the wheel format's mark for a script run by the installing Python.
+            argv = (runner.command(str(program)) if data.startswith(b"#!python")
+                    else roots.program_command(runner, program))  # fmt: skip
+            _write_wrapper(bin_dir / program.name, runner.shell_wrapper(argv))
+    for name, target in wheel.entry_points:
+        if "/" not in name and not name.startswith("."):
+            argv = runner.command("-c", _ENTRY_POINT, name, target)
+            _write_wrapper(bin_dir / name, runner.shell_wrapper(argv))
+
+
+def _write_wrapper(path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(0o755)
+
+
 def _describe(runner: roots.PythonRunner, python: PythonFacts) -> str:
     if runner.kind == "host":
         return f"fresh venv on this host ({python.describe()})"
@@ -1015,6 +1144,11 @@ def _run_tests(
     deadline: Deadline,
 ) -> WheelTestResult:
     outputs = []
+    # Without a test command, a wheel with nothing to import (a bin wheel) proves itself by
+    # running each of its programs with --version.
+    versions = [] if command or wheel.modules else [
+        f"{shlex.quote(name)} --version" for name in wheel.programs
+    ]
     if wheel.modules:
         smoke = _step(runner.command("-c", _SMOKE, *wheel.modules), env=runner.env, cwd=cwd,
                       deadline=deadline)  # fmt: skip
@@ -1028,14 +1162,7 @@ def _run_tests(
             result.output = _readable("\n".join(outputs))
             return result
     if command:
-        bin_dir = work / "bin"
-        bin_dir.mkdir()
-        for name in ("python", "python3"):
-            wrapper = bin_dir / name
-            wrapper.write_text(runner.shell_wrapper())
-            wrapper.chmod(0o755)
-        shell_env = dict(runner.env)
-        shell_env["PATH"] = f"{bin_dir}:{shell_env.get('PATH', '')}"
+        shell_env = _shell_env(runner, wheel, work)
         expanded = expand_command(command, wheel=wheel.path, project=project)
         result.command = expanded
         done = _step(["sh", "-c", expanded], env=shell_env, cwd=cwd, deadline=deadline)
@@ -1044,13 +1171,38 @@ def _run_tests(
         if not result.command_ok:
             result.status = FAILED
             result.reason = f"the test command exited with code {done.returncode}"
-            hint = missing_dependency_hint(done.stdout, wheel, with_deps=with_deps)
+            hint = command_failure_hint(done.stdout, python, wheel, with_deps=with_deps)
             if hint:
                 result.reason += f"; {hint}"
             result.output = _readable("\n".join(outputs))
             return result
-    if not wheel.modules and not command:
-        result.reason = "the wheel has no extension module to import and no test command was given"
+    elif versions:
+        shell_env = _shell_env(runner, wheel, work)
+        result.command = " && ".join(versions)
+        for line in versions:
+            done = _step(["sh", "-c", line], env=shell_env, cwd=cwd, deadline=deadline)
+            outputs.append(done.stdout)
+            if done.returncode != 0:
+                result.status, result.command_ok = FAILED, False
+                result.reason = (
+                    f"{line} exited with code {done.returncode} (no test command given: "
+                    "each program of the wheel was run with --version)"
+                )
+                hint = command_failure_hint(done.stdout, python, wheel, with_deps=with_deps)
+                if hint:
+                    result.reason += f"; {hint}"
+                result.output = _readable("\n".join(outputs))
+                return result
+        result.command_ok = True
+        result.reason = (
+            "no test command given: each program of the wheel ran with --version "
+            "(a test-command can test more)"
+        )
+    elif not wheel.modules:
+        result.reason = (
+            "not tested: the wheel has no extension module to import and no program to run; "
+            "give a test command (--command, or test-command in [tool.zigwheel])"
+        )
         return result
     result.status = PASSED
     result.output = _readable("\n".join(outputs))

@@ -225,3 +225,38 @@ def test_a_merged_usr_root_gets_its_top_level_links(tmp_path: Path) -> None:
     assert roots.resolve_in_root(tmp_path, "/lib64/ld-linux-x86-64.so.2").read_text() == "loader"
     assert not (tmp_path / "lib").is_symlink()
     assert roots.merged_usr_links(tmp_path) == []  # once
+
+
+def test_a_program_of_the_wheel_starts_as_the_roots_python_does(tmp_path: Path) -> None:
+    """A bin wheel's program in a root: its own PT_INTERP through the root's loader, the same
+    qemu -L under qemu, the chroot's argv when sealed; a static program or a script as is."""
+    root = tmp_path / "root"
+    _fake_root(root, elf64(EM_AARCH64, "/lib/ld-linux-aarch64.so.1"), version="3.11")
+    loader = root / "lib" / "ld-linux-aarch64.so.1"
+    loader.parent.mkdir()
+    loader.write_bytes(b"loader")
+    (root / "lib" / "aarch64-linux-gnu").mkdir()
+    program = tmp_path / "scripts" / "prog"
+    program.parent.mkdir()
+    program.write_bytes(elf64(EM_AARCH64, "/lib/ld-linux-aarch64.so.1"))
+    qemu = roots.PythonRunner(("qemu-aarch64", "-L", str(root), "python3.11"), {}, "aarch64",
+                              "qemu", root)  # fmt: skip
+    assert roots.program_command(qemu, program) == ("qemu-aarch64", "-L", str(root), str(program))
+    loaded = roots.PythonRunner(("ld.so", "--library-path", "x", "python3.11"), {}, "aarch64",
+                                "loader", root)  # fmt: skip
+    libs = ":".join(str(p) for p in roots.library_dirs(root))
+    assert roots.program_command(loaded, program) == (str(loader), "--library-path", libs,
+                                                      str(program))  # fmt: skip
+    sealed = roots.PythonRunner(("unshare", "-r", "--", "/usr/bin/python3.11"), {}, "aarch64",
+                                "qemu", root, "sealed: user-namespace chroot")  # fmt: skip
+    assert roots.program_command(sealed, program) == ("unshare", "-r", "--", str(program))
+    static = tmp_path / "scripts" / "static"
+    static.write_bytes(elf64(EM_AARCH64, None))
+    assert roots.program_command(loaded, static) == (str(static),)
+    script = tmp_path / "scripts" / "tool"
+    script.write_text("#!/bin/sh\necho hi\n")
+    assert roots.program_command(loaded, script) == (str(script),)
+    host = roots.PythonRunner(("python",), {}, "aarch64", "host")
+    assert roots.program_command(host, program) == (str(program),)
+    wrapper = loaded.shell_wrapper(roots.program_command(loaded, program))
+    assert wrapper.endswith(f'exec {loader} --library-path {libs} {program} "$@"\n')

@@ -290,15 +290,75 @@ def test_a_missing_module_names_the_wheels_runtime_dependencies_and_the_flag() -
     )  # fmt: skip
     output = "ModuleNotFoundError: No module named 'dateutil'"
     hint = wheeltest.missing_dependency_hint(output, wheel, with_deps=False)
-    assert "python-dateutil, tzdata (Requires-Dist)" in hint
-    assert "--with-deps" in hint
-    assert "pytest" not in hint  # an extra's requirement is not a runtime dependency
+    assert hint == (
+        "'dateutil' is not installed: it is likely python-dateutil's, a Requires-Dist of the "
+        "wheel; zigwheel test installs the wheel's dependencies only with --with-deps"
+    )
     assert wheeltest.missing_dependency_hint(output, wheel, with_deps=True) == ""
     assert wheeltest.missing_dependency_hint("ImportError: x", wheel, with_deps=False) == ""
+    # a module no Requires-Dist is named after: all of them, and where else it may belong
+    other = wheeltest.missing_dependency_hint(
+        "ModuleNotFoundError: No module named 'hypothesis'", wheel, with_deps=False
+    )
+    assert "Requires-Dist (python-dateutil>=2.6, tzdata>=2020.1)" not in other
+    assert "Requires-Dist (python-dateutil, tzdata) provides it, test with --with-deps" in other
+    assert "test-requires" in other
+    assert "pytest" not in other  # an extra's requirement is not a runtime dependency
     module = wheeltest.ModuleResult("pendulum", ok=False, detail=output)
     reason = wheeltest.failure_reason([module], BULLSEYE, wheel)
     assert reason.startswith("import pendulum failed: ModuleNotFoundError")
+    assert "likely python-dateutil's" in reason
     assert "--with-deps" in reason
+
+
+@pytest.mark.parametrize(
+    ("module", "names", "provider"),
+    [
+        ("iniconfig", ["numpy", "iniconfig"], "iniconfig"),
+        ("dateutil.tz", ["python-dateutil"], "python-dateutil"),
+        ("yaml", ["PyYAML"], "PyYAML"),
+        ("typing_extensions", ["typing-extensions"], "typing-extensions"),
+        ("socks", ["PySocks"], "PySocks"),
+        ("cv2", ["opencv-python"], None),  # no name says so: not guessed
+    ],
+)
+def test_the_distribution_of_a_missing_module_is_found_by_its_name(
+    module: str, names: list[str], provider: str | None
+) -> None:
+    assert wheeltest.providing_distribution(module, names) == provider
+
+
+def test_a_failed_command_names_the_glibc_the_program_lacks() -> None:
+    wheel = wheeltest.WheelFacts(Path("x.whl"), frozenset(), (), ("iniconfig",))
+    output = ("/t/scripts/prog: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.32' not "
+              "found (required by /t/scripts/prog)")  # fmt: skip
+    assert wheeltest.command_failure_hint(output, BULLSEYE, wheel, with_deps=False) == (
+        "version `GLIBC_2.32' not found (the environment has glibc 2.31)"
+    )
+    missing = "ModuleNotFoundError: No module named 'iniconfig'"
+    assert "--with-deps" in wheeltest.command_failure_hint(missing, BULLSEYE, wheel,
+                                                           with_deps=False)  # fmt: skip
+    assert wheeltest.command_failure_hint("exit 1", BULLSEYE, wheel, with_deps=False) == ""
+
+
+def test_a_bin_wheels_programs_are_its_scripts_and_entry_points(tmp_path: Path) -> None:
+    wheel = tmp_path / "tool-1.0-py3-none-manylinux_2_17_x86_64.whl"
+    entry_points = (
+        "[console_scripts]\nTool-CLI = tool.cli:main [fast]\nother = tool:App.run\n\n"
+        "[gui_scripts]\nviewer = tool.gui:main\n"
+    )
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("tool-1.0.data/scripts/tool", b"\x7fELF")
+        archive.writestr("tool-1.0.data/scripts/sub/ignored", b"")
+        archive.writestr("tool-1.0.data/data/share/tool.1", b"")
+        archive.writestr("tool-1.0.dist-info/METADATA", "Name: tool\nVersion: 1.0\n")
+        archive.writestr("tool-1.0.dist-info/entry_points.txt", entry_points)
+    facts = wheeltest.read_wheel(wheel)
+    assert facts.modules == ()
+    assert facts.scripts == ("tool-1.0.data/scripts/tool",)
+    assert facts.entry_points == (("Tool-CLI", "tool.cli:main"), ("other", "tool:App.run"))
+    assert facts.programs == ("tool", "Tool-CLI", "other")
+    assert wheeltest.console_scripts("not [an ini") == ()
 
 
 def test_the_install_plan_needs_pip_only_for_requirements_or_dependencies() -> None:
