@@ -373,3 +373,53 @@ def test_host_glibc_in_a_zig_link_is_refused_and_explained(tmp_path: Path) -> No
     assert [item["id"] for item in document["explanations"]][:1] == ["zig-build-needs-newer-glibc"]
     assert "GLIBC_2.34" in document["explanations"][0]["cause"]
     assert sorted(p.name for p in out.iterdir()) == []
+
+
+def _hello_copy(tmp_path: Path, old: str, new: str, file: str) -> Path:
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "examples" / "hello-abi3", project,
+                    ignore=shutil.ignore_patterns("target", "dist"))  # fmt: skip
+    text = (project / file).read_text()
+    assert old in text
+    (project / file).write_text(text.replace(old, new))
+    return project
+
+
+def test_a_bare_abi3_crate_cross_builds_for_the_oldest_python_allowed(tmp_path: Path) -> None:
+    """pyo3's `abi3` without `abi3-py3X` (as bcrypt has): maturin alone finds no interpreter
+    for aarch64; build passes the oldest that requires-python (>=3.9) allows."""
+    project = _hello_copy(tmp_path, '"abi3-py39"', '"abi3"', "Cargo.toml")
+    out = tmp_path / "dist"
+    env = {**os.environ, "CARGO_TARGET_DIR": str(tmp_path / "target")}
+    result = subprocess.run(
+        [sys.executable, "-m", "zigwheel", "build", str(project), "-t", "aarch64",
+         "-o", str(out), "--json"],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    (wheel,) = json.loads(result.stdout)["wheels"]
+    assert "-cp39-abi3-" in wheel["wheel"]
+    assert wheel["wheel"].endswith("manylinux_2_17_aarch64.whl")
+    assert check_wheel(out / wheel["wheel"]).compliant
+
+
+def test_a_wheel_maturin_says_will_not_import_is_refused(tmp_path: Path) -> None:
+    """A module name without its PyInit_ symbol: maturin warns and writes the wheel anyway;
+    zigwheel build keeps no such wheel and says why (exit 1)."""
+    project = _hello_copy(
+        tmp_path, 'module-name = "hello_abi3"', 'module-name = "hello_other"', "pyproject.toml"
+    )
+    out = tmp_path / "dist"
+    env = {**os.environ, "CARGO_TARGET_DIR": str(tmp_path / "target")}
+    result = subprocess.run(
+        [sys.executable, "-m", "zigwheel", "build", str(project), "-t", "x86_64",
+         "-o", str(out), "--json"],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    assert [item["id"] for item in document["explanations"]] == ["module-init-symbol-missing"]
+    assert document["explanations"][0]["details"]["symbol"] == "PyInit_hello_other"
+    assert "cannot be imported" in document["error"]
+    assert document["kind"] == "UnimportableWheel"
+    assert not list(out.glob("*.whl"))

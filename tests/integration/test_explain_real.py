@@ -396,3 +396,111 @@ def test_native_maturin_build_fails_manylinux_2_17(tmp_path: Path) -> None:
     assert match.details["policy"] == "manylinux_2_17"
     assert "GLIBC_2." in match.details["versions"]
     assert "zigwheel build" in match.fix
+
+
+def _crate(folder: Path, manifest_tail: str, lib: str, *, build_rs: str | None = None) -> Path:
+    (folder / "src").mkdir(parents=True)
+    (folder / "Cargo.toml").write_text(
+        f'[package]\nname = "{folder.name}"\nversion = "0.1.0"\nedition = "2021"\n{manifest_tail}'
+    )
+    (folder / "src" / "lib.rs").write_text(lib)
+    if build_rs is not None:
+        (folder / "build.rs").write_text(build_rs)
+    return folder
+
+
+def _cargo_env(tmp_path: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key != "RUSTC_BOOTSTRAP"}
+    env["CARGO_TARGET_DIR"] = str(tmp_path / "target")
+    return env
+
+
+@pytest.mark.skipif(_rustup_cargo() is None, reason="needs rustup's cargo")
+def test_a_feature_gate_on_stable_rust(tmp_path: Path) -> None:
+    crate = _crate(tmp_path / "wantsnightly", "", "#![feature(portable_simd)]\npub fn one() {}\n")
+    env = {**_cargo_env(tmp_path), "RUSTUP_TOOLCHAIN": "stable"}
+    result = _run(["cargo", "build", "--offline"], cwd=crate, env=env)
+    assert result.returncode != 0
+    match = _only(explain(result.stderr), "nightly-feature-on-stable")
+    assert match.details["channel"] == "stable"
+    assert "RUSTC_BOOTSTRAP" in match.fix
+    # The advice works: the same compiler accepts it with RUSTC_BOOTSTRAP=1.
+    fixed = _run(["cargo", "build", "--offline"], cwd=crate, env={**env, "RUSTC_BOOTSTRAP": "1"})
+    assert fixed.returncode == 0, fixed.stderr
+
+
+_HOST_ARCH_BUILD_RS = """fn main() {
+    if %s {
+        println!("cargo:rustc-cfg=fast_x86");
+    }
+    println!("cargo:rustc-check-cfg=cfg(fast_x86)");
+}
+"""
+_X86_LIB = """#[cfg(fast_x86)]
+use core::arch::x86_64::_mm_add_epi32;
+#[cfg(fast_x86)]
+#[target_feature(enable = "avx512f")]
+unsafe fn wide() -> u32 { 1 }
+pub fn pick() -> u32 {
+    #[cfg(fast_x86)]
+    if is_x86_feature_detected!("avx512f") {
+        let _ = _mm_add_epi32;
+        return unsafe { wide() };
+    }
+    0
+}
+"""
+
+
+@pytest.mark.skipif(HOST_ARCH != "x86_64", reason="a build script on x86_64 cross-compiling")
+def test_a_build_script_that_tests_the_host_arch(tmp_path: Path) -> None:
+    triple = "aarch64-unknown-linux-gnu"
+    tools = _cargo_with_std(triple)
+    if tools is None:
+        pytest.skip(f"no cargo on PATH has the {triple} standard library")
+    cargo, rustc = tools
+    wrong = _HOST_ARCH_BUILD_RS % 'cfg!(target_arch = "x86_64")'
+    crate = _crate(tmp_path / "simdpick", "", _X86_LIB, build_rs=wrong)
+    env = {**_cargo_env(tmp_path), "RUSTC": rustc}
+    result = _run([cargo, "build", "--offline", "--target", triple], cwd=crate, env=env)
+    assert result.returncode != 0
+    match = _only(explain(result.stderr), "build-script-host-arch")
+    assert match.details == {"arch": "x86_64", "feature": "avx512f"}
+    assert "CARGO_CFG_TARGET_ARCH" in match.fix
+    # The advice works: reading the target's arch from cargo's variable builds.
+    right = 'std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("x86_64")'
+    (crate / "build.rs").write_text(_HOST_ARCH_BUILD_RS % right)
+    fixed = _run([cargo, "build", "--offline", "--target", triple], cwd=crate, env=env)
+    assert fixed.returncode == 0, fixed.stderr
+
+
+@pytest.mark.skipif(shutil.which("cargo") is None, reason="needs cargo")
+def test_a_git_dependency_that_cannot_be_fetched(tmp_path: Path) -> None:
+    dependency = (
+        '\n[dependencies]\nfancy-hash = { git = "https://git.example.invalid/fancy-hash.git" }\n'
+    )
+    crate = _crate(tmp_path / "usesgit", dependency, "pub fn one() {}\n")
+    env = {**_cargo_env(tmp_path), "CARGO_HOME": str(tmp_path / "cargo-home")}
+    env["CARGO_NET_RETRY"] = "0"
+    result = _run(["cargo", "build"], cwd=crate, env=env)
+    assert result.returncode != 0
+    match = _only(explain(result.stderr), "dependency-fetch-failed")
+    assert match.details["crate"] == "fancy-hash"
+    assert match.details["source"].startswith("https://git.example.invalid/fancy-hash.git")
+    assert "CARGO_NET_GIT_FETCH_WITH_CLI" in match.fix
+
+
+@pytest.mark.skipif(shutil.which("cargo") is None, reason="needs cargo")
+def test_a_lock_file_that_locked_may_not_update(tmp_path: Path) -> None:
+    crate = _crate(tmp_path / "locky", "", "pub fn one() {}\n")
+    env = _cargo_env(tmp_path)
+    assert _run(["cargo", "generate-lockfile", "--offline"], cwd=crate, env=env).returncode == 0
+    # A new dependency (a path one: no network) that Cargo.lock does not record yet.
+    _crate(tmp_path / "helper", "", "pub fn two() {}\n")
+    with (crate / "Cargo.toml").open("a") as manifest:
+        manifest.write('\n[dependencies]\nhelper = { path = "../helper" }\n')
+    result = _run(["cargo", "build", "--locked", "--offline"], cwd=crate, env=env)
+    assert result.returncode != 0
+    match = _only(explain(result.stderr), "cargo-lock-outdated")
+    assert match.details["flag"] == "locked"
+    assert "cargo update" in match.fix

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import shutil
 import sys
 import tempfile
@@ -16,8 +17,16 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from zigwheel import _proc
-from zigwheel.builder.project import KNOWN_PYTHONS, Project, system_crate_problems
+from zigwheel.builder.cargoconfig import (
+    RustcFacts,
+    find_build_std,
+    honoured_for,
+    rust_src_installed,
+    rustc_facts,
+)
+from zigwheel.builder.project import KNOWN_PYTHONS, Project
 from zigwheel.builder.settings import BuildSettings
+from zigwheel.builder.syscrates import static_warnings, system_crate_needs
 from zigwheel.cache import cache_root
 from zigwheel.compliance.analysis import WheelReport, check_wheel
 from zigwheel.compliance.findings import Finding, FindingKind, SymbolsDetail
@@ -31,7 +40,7 @@ from zigwheel.errors import (
     ZigwheelError,
 )
 from zigwheel.explain import Explanation, explain, explain_by_id
-from zigwheel.toolchain.rustenv import choose_rustc, missing_pin_error
+from zigwheel.toolchain.rustenv import RustcChoice, choose_rustc, missing_pin_error
 from zigwheel.toolchain.shims import install_shims
 from zigwheel.toolchain.targets import Target, default_policy, parse_arch, resolve_target
 from zigwheel.toolchain.zig import Zig, locate_zig
@@ -64,6 +73,7 @@ class BuildPlan:
             "project": str(self.project.directory),
             "abi3": self.project.abi3,
             "bindings": self.project.bindings or None,
+            "abi3_minimum": self.project.abi3_minimum,
             "out_dir": str(self.settings.out_dir),
             "maturin_args": list(self.settings.maturin_args),
             "policy": self.settings.policy,
@@ -99,6 +109,7 @@ class BuiltWheel:
     size: int
     sha256: str
     seconds: float
+    warnings: tuple[str, ...] = ()  # maturin's own warnings while building it
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready description."""
@@ -110,6 +121,7 @@ class BuiltWheel:
             "size": self.size,
             "sha256": self.sha256,
             "seconds": round(self.seconds, 2),
+            "warnings": list(self.warnings),
         }
 
 
@@ -148,8 +160,15 @@ class NonCompliantWheel(BuildFailure):
     exit_code = EXIT_FAILED_CHECK
 
 
+class UnimportableWheel(BuildFailure):
+    """maturin built a wheel and warned that Python will fail to import it."""
+
+    exit_code = EXIT_FAILED_CHECK
+
+
 # progress(event, job, text): "start"; "line" for each line of maturin's output as it comes;
-# "output" with all of it when maturin exited; "done" with the time taken.
+# "output" with all of it when maturin exited; "warning" for each of maturin's warnings about the
+# wheel; "done" with the time taken.
 Progress = Callable[[str, BuildJob, str], None]
 
 
@@ -157,40 +176,112 @@ Progress = Callable[[str, BuildJob, str], None]
 
 
 def _interpreters(project: Project, settings: BuildSettings) -> tuple[str, ...]:
-    if settings.interpreters or project.abi3 or project.bindings == "bin":  # bin: py3-none
+    # A program crate's wheels are py3-none; an abi3 crate with a minimum needs no interpreter.
+    fixed = project.bindings == "bin" or (project.abi3 and project.abi3_minimum)
+    if settings.interpreters or fixed:
         return tuple(settings.interpreters)
-    host = f"{sys.version_info.major}.{sys.version_info.minor}"
     try:
         spec = SpecifierSet(project.requires_python or "")
     except InvalidSpecifier as err:
         msg = f"requires-python {project.requires_python!r} is not a valid specifier"
         raise ConfigError(msg, hint="fix [project] requires-python") from err
+    allowed = [version for version in KNOWN_PYTHONS if spec.contains(version)]
+    if project.abi3:
+        # A bare `abi3` names no oldest Python: maturin then needs an interpreter to take the
+        # version from, and finds none for another architecture. The oldest that
+        # requires-python allows gives the widest wheel (cp39-abi3 for ">=3.8").
+        if project.requires_python is None or not allowed:
+            why = "has no requires-python" if project.requires_python is None else (
+                f"allows no known Python with requires-python {project.requires_python!r}"
+            )
+            msg = f"{project.name} is abi3 without a minimum Python version and {why}"
+            raise ConfigError(
+                msg,
+                hint='name the oldest supported Python in pyo3\'s feature ("abi3-py39" instead of '
+                '"abi3") in Cargo.toml, or set [project] requires-python = ">=3.9", or pass -i 3.9',
+            )
+        return (allowed[0],)
+    host = f"{sys.version_info.major}.{sys.version_info.minor}"
     # One interpreter by default: the host's when the project allows it, else its oldest.
     if spec.contains(host):
         return (host,)
-    allowed = [version for version in KNOWN_PYTHONS if spec.contains(version)]
     if not allowed:
         msg = f"no known Python version satisfies requires-python {project.requires_python!r}"
         raise ConfigError(msg, hint="pass the interpreters with -i 3.X")
     return (allowed[0],)
 
 
+def _system_crate_warnings(
+    project: Project, settings: BuildSettings, env: Mapping[str, str], targets: Sequence[Target]
+) -> list[str]:
+    """Refuse a crate that will not find its C library; the warnings of those that may not.
+
+    Decided from what the build will see: Cargo.lock, the features the maturin arguments and
+    [tool.maturin] turn on, and the variables (shell and [tool.zigwheel] environment).
+    """
+    triples = list(dict.fromkeys(target.rust_triple for target in targets))
+    needs = system_crate_needs(
+        project, maturin_args=settings.maturin_args, env=env, triples=triples
+    )
+    for need in needs:
+        if not need.warn_only:
+            where = "" if len(need.triples) == len(triples) else f" for {', '.join(need.triples)}"
+            msg = f"{project.name} needs a C library zig cannot link for the target: "
+            msg += f"{need.message}{where}"
+            raise ConfigError(msg, hint=need.fix[:1].upper() + need.fix[1:])
+    shown = [f"{need.message}; {need.fix}" for need in needs]
+    return shown + static_warnings(project, env, triples)
+
+
+def _build_std_warnings(
+    directory: Path, choices: Sequence[RustcChoice], env: Mapping[str, str]
+) -> list[str]:
+    """Refuse an `[unstable] build-std` the build would honour without rust-src; else warn.
+
+    maturin's zig mode makes cargo honour `[unstable]` for the host's own triple, so a table
+    kept for another build (Pyodide) fails minutes later with "unable to build with the
+    standard library"; said now, with the file and the table.
+    """
+    build_std = find_build_std(directory, env)
+    if build_std is None:
+        return []
+    warnings: list[str] = []
+    facts: dict[str, RustcFacts | None] = {}
+    for choice in choices:
+        rustc = choice.rustc or ""
+        if rustc not in facts:
+            facts[rustc] = rustc_facts(rustc, env, directory)
+        if not honoured_for([choice.triple], facts[rustc], env):
+            continue
+        what = f"[unstable] build-std in {build_std.source}"
+        if choice.sysroot is not None and not rust_src_installed(choice.sysroot):
+            msg = (
+                f"{what} makes cargo build Rust's standard library from source for "
+                f"{choice.triple}, and the toolchain has no rust-src component"
+            )
+            (found,) = [item for item in explain(msg) if item.id == "build-std-without-rust-src"]
+            raise ConfigError(msg, hint=found.fix)
+        warnings.append(
+            f"{what}: cargo builds Rust's standard library from source for {choice.triple} "
+            "(slower; the table is honoured because maturin runs cargo as nightly for the "
+            "host's own triple)"
+        )
+    return warnings
+
+
 def plan_build(project: Project, settings: BuildSettings, env: Mapping[str, str]) -> BuildPlan:
     """Resolve targets, policies, interpreters and compilers; catch missing prerequisites."""
-    errors, warnings = system_crate_problems(project.lock_packages)
-    if errors:
-        msg = f"{project.name} needs a C library zig cannot link for the target: {errors[0]}"
-        raise ConfigError(msg, hint=errors[0].split("; ", 1)[1])
     interpreters = _interpreters(project, settings)
     # x86_64 and amd64 name one architecture: it is planned (and built) once.
     arches = list(dict.fromkeys(map(parse_arch, settings.targets)))
     targets = [resolve_target(arch, settings.policy or default_policy(arch)) for arch in arches]
+    # A RUSTC in [tool.zigwheel] environment is as much the user's choice as one in the shell.
+    rust_env = {**env, **settings.environment}
+    warnings = _system_crate_warnings(project, settings, rust_env, targets)
     # A missing cargo explains every later failure; say it before probing each target's std.
     if shutil.which("cargo", path=env.get("PATH")) is None:
         msg = "cargo was not found"
         raise ToolchainError(msg, hint="install Rust (https://rustup.rs), then run zigwheel doctor")
-    # A RUSTC in [tool.zigwheel] environment is as much the user's choice as one in the shell.
-    rust_env = {**env, **settings.environment}
     # cargo runs in the project folder, where a rust-toolchain file may pin a toolchain: a
     # missing one is said now, by name, not as cargo's failure minutes into the build.
     pin_error = missing_pin_error(
@@ -199,11 +290,14 @@ def plan_build(project: Project, settings: BuildSettings, env: Mapping[str, str]
     if pin_error is not None:
         raise pin_error
     jobs: list[BuildJob] = []
+    choices: list[RustcChoice] = []
     for target in targets:
         choice = choose_rustc(target.rust_triple, rust_env, cwd=project.directory)
         if choice.rustc is None:
             raise choice.error(rust_env)
         jobs.append(BuildJob(target, interpreters, choice.override))
+        choices.append(choice)
+    warnings += _build_std_warnings(project.directory, choices, rust_env)
     epoch = None if "SOURCE_DATE_EPOCH" in rust_env else last_commit_time(project.directory, env)
     return BuildPlan(project, settings, tuple(jobs), tuple(warnings), epoch)
 
@@ -292,6 +386,32 @@ def _offending_summary(report: WheelReport) -> str:
     return "; ".join(report.problems[:3])
 
 
+# maturin's own warnings ("⚠️  Warning: ..."), not cargo's lower-case "warning:" lines: maturin
+# says there what it noticed about the wheel it writes (a missing PyInit_ symbol, ...).
+_MATURIN_WARNING = re.compile(r"^\s*\u26a0\ufe0f?\s*Warning:\s*(?P<text>\S.*?)\s*$", re.MULTILINE)
+# Explanations of warnings that mean the wheel cannot work: such a wheel is refused.
+UNIMPORTABLE = frozenset({"module-init-symbol-missing"})
+
+
+def maturin_warnings(output: str) -> list[str]:
+    """maturin's warnings in its output, each once, in order."""
+    found = (match["text"] for match in _MATURIN_WARNING.finditer(output))
+    return list(dict.fromkeys(found))
+
+
+def _refuse_unimportable(job: BuildJob, warnings: Sequence[str], output: str) -> None:
+    """Raise UnimportableWheel when one of maturin's warnings says the module cannot import."""
+    for warning in warnings:
+        broken = [item for item in explain(warning) if item.id in UNIMPORTABLE]
+        if broken:
+            msg = f"maturin built a wheel for {job.target.platform_tag} that cannot be imported: "
+            msg += warning
+            raise UnimportableWheel(
+                msg, job=job, output=output, explanations=broken,
+                hint=f"the wheel was not written to the output folder; {broken[0].fix}",
+            )  # fmt: skip
+
+
 def run_job(
     plan: BuildPlan,
     job: BuildJob,
@@ -323,9 +443,16 @@ def run_job(
         if not wheels:
             msg = f"maturin produced no wheel for {job.target.platform_tag}"
             raise MaturinFailed(msg, job=job, output=result.stdout)
+        warnings = maturin_warnings(result.stdout)
+        _refuse_unimportable(job, warnings, result.stdout)
+        for warning in warnings:
+            progress("warning", job, warning)
         built = admit_wheels(job, wheels, plan.settings.out_dir, output=result.stdout)
         seconds = time.monotonic() - started
-        built = [dataclasses.replace(wheel, seconds=seconds) for wheel in built]
+        built = [
+            dataclasses.replace(wheel, seconds=seconds, warnings=tuple(warnings))
+            for wheel in built
+        ]
         progress("done", job, f"{seconds:.1f}s")
         return built
     finally:
@@ -519,6 +646,7 @@ __all__ = [
     "BuiltWheel",
     "MaturinFailed",
     "NonCompliantWheel",
+    "UnimportableWheel",
     "build_wheels",
     "plan_build",
 ]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from zigwheel.errors import ConfigError
-from zigwheel.resources import load_toml, parse_toml_text, toolchains_dir
+from zigwheel.resources import parse_toml_text
 
 # Interpreter versions a non-abi3 crate may be built for when requires-python allows them.
 KNOWN_PYTHONS = tuple(f"3.{minor}" for minor in range(9, 15))
@@ -27,6 +28,10 @@ class Project:
     pyproject: Mapping[str, Any]
     lock_packages: frozenset[str]
     bindings: str = ""  # "bin" for a program crate (py3-none wheels); "" otherwise (pyo3, ...)
+    # The oldest CPython an abi3 wheel is for ("3.9" from abi3-py39); None for a bare `abi3`,
+    # which leaves the version to the interpreter the build is given.
+    abi3_minimum: str | None = None
+    cargo: Mapping[str, Any] = field(default_factory=dict)
 
 
 
@@ -50,8 +55,8 @@ def _strings(value: object, where: str, source: Path, example: str) -> list[str]
 
 def _abi3(
     cargo: Mapping[str, Any], maturin: Mapping[str, Any], *, manifest: Path, pyproject: Path
-) -> bool:
-    """Whether pyo3's abi3 feature is on: in a pyo3 dependency's features, in the crate's
+) -> list[str]:
+    """pyo3's abi3 features that are on: in a pyo3 dependency's features, in the crate's
     default features (``"pyo3/abi3-py39"``), or in ``[tool.maturin] features``."""
     features: list[str] = []
     for section in ("dependencies", "target"):
@@ -80,7 +85,16 @@ def _abi3(
             features.append(name.split("/", 1)[1])
         elif isinstance(crate_features.get(name), list):
             enabled.extend(str(item) for item in crate_features[name])
-    return any(feature.startswith("abi3") for feature in features)
+    return [feature for feature in features if feature.startswith("abi3")]
+
+
+_ABI3_VERSION = re.compile(r"^abi3-py3(\d+)$")
+
+
+def _abi3_minimum(features: list[str]) -> str | None:
+    """The highest minimum the abi3-py3X features name (pyo3 takes the highest), or None."""
+    minors = [int(found[1]) for item in features if (found := _ABI3_VERSION.match(item))]
+    return f"3.{max(minors)}" if minors else None
 
 
 def _bindings(cargo: Mapping[str, Any], maturin: Mapping[str, Any], manifest: Path) -> str:
@@ -116,6 +130,43 @@ SUPPORTED_PROJECTS = (
     "zigwheel builds maturin projects: a pyproject.toml with build-backend = \"maturin\" and a "
     "Cargo.toml beside it, in rust/, or at [tool.maturin] manifest-path"
 )
+
+
+def _uses_setuptools_rust(directory: Path, pyproject: Mapping[str, Any]) -> bool:
+    """Whether the project builds its Rust code through setuptools-rust (e.g. bcrypt)."""
+    system = _table(pyproject.get("build-system"))
+    requires = system.get("requires", [])
+    names = {
+        re.split(r"[\s<>=!~;\[(@]", item.strip(), maxsplit=1)[0].lower().replace("_", "-")
+        for item in (requires if isinstance(requires, list) else [])
+        if isinstance(item, str)
+    }
+    if "setuptools-rust" in names or "setuptools-rust" in _table(pyproject.get("tool")):
+        return True
+    try:  # a setup.py-only project: the import names the backend
+        return "setuptools_rust" in (directory / "setup.py").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def setuptools_rust_route(arch: str = "aarch64", policy: str = "manylinux_2_17") -> str:
+    """What zigwheel offers a setuptools-rust project today: its shims and a check, step by step.
+
+    Tried on bcrypt's sdist: setuptools-rust builds for CARGO_BUILD_TARGET with the compilers
+    and linker the shims export, and the platform tag comes from --plat-name.
+    """
+    triple = f"{arch}-unknown-linux-gnu"
+    return (
+        "zigwheel build drives maturin only; for setuptools-rust use zigwheel's zig compilers and "
+        f"check: eval \"$(zigwheel shims --env -t {arch})\" (CC/CXX/AR of the target and cargo's "
+        f"linker), export CARGO_BUILD_TARGET={triple} (setuptools-rust builds for it; the "
+        "Rust toolchain needs its std) and, for a cross build, "
+        "PYO3_CROSS_PYTHON_VERSION=3.X, the version of the Python that runs pip (the wheel is "
+        "tagged for it); then, from a clean build/ folder, "
+        "`python -m pip wheel --no-deps -w dist . "
+        f"--config-settings=--build-option=--plat-name={policy}_{arch}` and "
+        "`zigwheel check dist/*.whl`"
+    )
 
 
 def _manifest(directory: Path, pyproject_path: Path, maturin: Mapping[str, Any]) -> Path:
@@ -170,6 +221,10 @@ def read_project(directory: Path) -> Project:
     if pyproject_path.is_file():
         pyproject = read_user_toml(pyproject_path)
     backend = _table(pyproject.get("build-system")).get("build-backend")
+    if backend != "maturin" and _uses_setuptools_rust(directory, pyproject):
+        shown = f"{backend!r} with setuptools-rust" if backend else "setuptools-rust (setup.py)"
+        msg = f"{pyproject_path if backend else directory} builds with {shown}, not maturin"
+        raise ConfigError(msg, hint=setuptools_rust_route())
     if backend is not None and backend != "maturin":
         msg = f"{pyproject_path} builds with {backend!r}, not maturin"
         raise ConfigError(msg, hint=SUPPORTED_PROJECTS)
@@ -202,26 +257,16 @@ def read_project(directory: Path) -> Project:
         msg = f"{pyproject_path}: [project] requires-python must be a string"
         msg += f", not {requires_python!r}"
         raise ConfigError(msg, hint='write e.g. requires-python = ">=3.9"')
+    abi3 = _abi3(cargo, maturin, manifest=manifest, pyproject=pyproject_path)
     return Project(
         directory=directory,
         manifest=manifest,
         name=name,
-        abi3=_abi3(cargo, maturin, manifest=manifest, pyproject=pyproject_path),
+        abi3=bool(abi3),
         requires_python=requires_python,
         pyproject=pyproject,
         lock_packages=frozenset(lock_packages),
         bindings=_bindings(cargo, maturin, manifest),
+        abi3_minimum=_abi3_minimum(abi3),
+        cargo=cargo,
     )
-
-
-def system_crate_problems(lock_packages: frozenset[str]) -> tuple[list[str], list[str]]:
-    """(errors, warnings) for crates in Cargo.lock that need a system C library."""
-    data = load_toml(toolchains_dir() / "system-crates.toml")
-    errors: list[str] = []
-    warnings: list[str] = []
-    for entry in data.get("crate", []):
-        name = entry["name"]
-        if name in lock_packages and not set(entry.get("unless", [])) & lock_packages:
-            text = f"{name} links the system's {entry['library']}; {entry['fix']}"
-            (warnings if entry.get("warn_only") else errors).append(text)
-    return errors, warnings

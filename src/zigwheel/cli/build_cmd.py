@@ -36,7 +36,11 @@ def _setting_text(plan: BuildPlan, setting: Setting) -> str:
         # What no interpreters means depends on the crate, which the settings do not know.
         if plan.project.bindings == "bin":
             return "none: a program crate's wheels are py3-none, one per target"
-        return "abi3: one wheel per target" if plan.project.abi3 else "chosen from requires-python"
+        if plan.project.abi3 and plan.project.abi3_minimum:
+            return f"abi3 (CPython >= {plan.project.abi3_minimum}): one wheel per target"
+        if plan.project.abi3:  # a bare `abi3`: the interpreter sets the oldest Python
+            return "abi3 without a minimum: the oldest requires-python allows"
+        return "chosen from requires-python"
     return setting.kind.show(value)
 
 
@@ -63,7 +67,9 @@ def _print_plan(plan: BuildPlan) -> None:
             job.target.policy,
             job.target.rust_triple,
             job.target.zig_triple,
-            " ".join(job.interpreters) or ("abi3" if plan.project.abi3 else "maturin's choice"),
+            (" ".join(job.interpreters) + (" (abi3)" if plan.project.abi3 else ""))
+            if job.interpreters
+            else ("abi3" if plan.project.abi3 else "maturin's choice"),
             job.rustc or "default",
         ]
         for job in plan.jobs
@@ -82,6 +88,14 @@ def _summary(wheels: list[BuiltWheel]) -> None:
         for wheel in wheels
     ]
     print_table(out_console(), ("wheel", "tag", "size", "sha256"), rows)
+    # maturin's warnings scroll by in its folded output: said once more under the table.
+    for wheel in wheels:
+        for warning in wheel.warnings:
+            err_console().print(
+                Text.assemble(
+                    ("warning:", "yellow"), f" {wheel.path.name}: maturin: ", printable(warning)
+                )
+            )
 
 
 def _show_failure(err: BuildFailure, *, shown: bool, json_output: bool) -> None:
@@ -186,12 +200,18 @@ class BuildWatch:
         self.tag, self.step, self.crates = "", "", 0
         self.started = self.drawn = 0.0
         self.folded = False  # the whole output was shown already (verbose or GitHub)
+        self.warnings = 0  # maturin's warnings about the running target's wheel
 
     def __call__(self, event: str, job: BuildJob, text: str) -> None:
         """The ``progress`` callback of run_plan."""
-        {"start": self._start, "line": self._line, "output": self._output, "done": self._done}[
-            event
-        ](job, text)
+        handlers = {
+            "start": self._start,
+            "line": self._line,
+            "output": self._output,
+            "warning": self._warning,
+            "done": self._done,
+        }
+        handlers[event](job, text)
 
     def _status(self) -> str:
         crates = f"{self.crates} crate(s) compiled, " if self.crates else ""
@@ -200,6 +220,7 @@ class BuildWatch:
     def _start(self, job: BuildJob, _text: str) -> None:
         self.tag = job.target.platform_tag
         self.step, self.crates, self.folded = "starting maturin", 0, False
+        self.warnings = 0
         self.started = time.monotonic()
         extra = f" with RUSTC={job.rustc}" if job.rustc else ""
         err_console().print(Text.assemble((self.tag, "bold"), f": building{extra} ..."))
@@ -241,7 +262,19 @@ class BuildWatch:
             _fold(f"maturin output ({self.tag})", text)
             self.folded = True
 
+    def _warning(self, _job: BuildJob, text: str) -> None:
+        self.warnings += 1
+        err_console().print(
+            Text.assemble(
+                (self.tag, "bold"), ": ", ("maturin warning:", "yellow"), " ", printable(text)
+            )
+        )
+
     def _done(self, _job: BuildJob, text: str) -> None:
+        if self.warnings:
+            note = f" in {text} (checked; {self.warnings} maturin warning(s), see below)"
+            err_console().print(Text.assemble((self.tag, "bold"), ": ", ("built", "yellow"), note))
+            return
         err_console().print(
             Text.assemble((self.tag, "bold"), ": ", ("ok", "green"), f" in {text} (checked)")
         )
