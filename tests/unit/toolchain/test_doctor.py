@@ -189,7 +189,9 @@ def test_doctor_refuses_an_unknown_policy() -> None:
 
 
 def _plan(env: dict[str, str]) -> None:
-    project = Project(PROJECT, PROJECT / "Cargo.toml", "demo", True, None, {}, frozenset(), "3.9")
+    project = Project(
+        PROJECT, PROJECT / "Cargo.toml", "demo", True, None, {}, frozenset(), abi3_minimum="3.9"
+    )
     settings = resolve_settings(
         pyproject={}, env=env, flags=FlagValues(targets=["aarch64"]),
         project_dir=PROJECT, host_arch="x86_64",
