@@ -1,4 +1,4 @@
-"""Read what a compliance check needs from one ELF file held in memory (the pyelftools boundary)."""
+"""Read what a compliance check needs from one ELF file held in memory, as the loader reads it."""
 
 from __future__ import annotations
 
@@ -7,16 +7,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from elftools.elf.enums import (
-    ENUM_D_TAG_COMMON,
-    ENUM_E_MACHINE,
-    ENUM_EI_OSABI,
-    ENUM_NOTE_GNU_PROPERTY_TYPE,
-    ENUM_NOTE_N_TYPE,
-    ENUM_P_TYPE_BASE,
-    ENUM_SH_TYPE_BASE,
-)
-
+from zigwheel.compliance import elf_constants as C
 from zigwheel.errors import UnreadableInputError
 from zigwheel.platforms import registry
 
@@ -128,7 +119,7 @@ def parse_elf(data: bytes | bytearray, *, init_names: Sequence[str] = ()) -> Elf
         return _parse(data, tuple(init_names))
     except UnreadableInputError:
         raise
-    except Exception as err:  # pyelftools/construct raise many unrelated types on corrupt input
+    except Exception as err:  # struct and slicing raise many unrelated types on corrupt input
         detail = str(err).splitlines()[0] if str(err) else type(err).__name__
         msg = f"malformed ELF: {detail[:200]}"
         raise UnreadableInputError(msg) from err
@@ -184,34 +175,34 @@ class _Section:
     info: int
 
 
-# ELF constants, by the names pyelftools gives them.
-_PT_INTERP = ENUM_P_TYPE_BASE["PT_INTERP"]
-_PT_DYNAMIC = ENUM_P_TYPE_BASE["PT_DYNAMIC"]
-_PT_LOAD = ENUM_P_TYPE_BASE["PT_LOAD"]
-_SHT_NOBITS = ENUM_SH_TYPE_BASE["SHT_NOBITS"]
-_SHT_NOTE = ENUM_SH_TYPE_BASE["SHT_NOTE"]
-_SHT_VERSYM = ENUM_SH_TYPE_BASE["SHT_GNU_versym"]
-_DT_NULL = ENUM_D_TAG_COMMON["DT_NULL"]
-_DT_NEEDED = ENUM_D_TAG_COMMON["DT_NEEDED"]
-_DT_RPATH = ENUM_D_TAG_COMMON["DT_RPATH"]
-_DT_RUNPATH = ENUM_D_TAG_COMMON["DT_RUNPATH"]
-_DT_STRTAB = ENUM_D_TAG_COMMON["DT_STRTAB"]
-_DT_STRSZ = ENUM_D_TAG_COMMON["DT_STRSZ"]
-_DT_SYMTAB = ENUM_D_TAG_COMMON["DT_SYMTAB"]
-_DT_SYMENT = ENUM_D_TAG_COMMON["DT_SYMENT"]
-_DT_HASH = ENUM_D_TAG_COMMON["DT_HASH"]
-_DT_GNU_HASH = ENUM_D_TAG_COMMON["DT_GNU_HASH"]
-_DT_VERSYM = ENUM_D_TAG_COMMON["DT_VERSYM"]
-_DT_VERNEED = ENUM_D_TAG_COMMON["DT_VERNEED"]
-_DT_VERNEEDNUM = ENUM_D_TAG_COMMON["DT_VERNEEDNUM"]
-_PT_NOTE = ENUM_P_TYPE_BASE["PT_NOTE"]
-_SHT_DYNSYM = ENUM_SH_TYPE_BASE["SHT_DYNSYM"]
-_SHT_VERNEED = ENUM_SH_TYPE_BASE["SHT_GNU_verneed"]
+# ELF constants, by the names pyelftools gives them (copied by scripts/generate_elf_constants.py).
+_PT_INTERP = C.PT_INTERP
+_PT_DYNAMIC = C.PT_DYNAMIC
+_PT_LOAD = C.PT_LOAD
+_PT_NOTE = C.PT_NOTE
+_SHT_NOBITS = C.SHT_NOBITS
+_SHT_NOTE = C.SHT_NOTE
+_SHT_VERSYM = C.SHT_VERSYM
+_SHT_DYNSYM = C.SHT_DYNSYM
+_SHT_VERNEED = C.SHT_VERNEED
+_DT_NULL = C.DT_NULL
+_DT_NEEDED = C.DT_NEEDED
+_DT_RPATH = C.DT_RPATH
+_DT_RUNPATH = C.DT_RUNPATH
+_DT_STRTAB = C.DT_STRTAB
+_DT_STRSZ = C.DT_STRSZ
+_DT_SYMTAB = C.DT_SYMTAB
+_DT_SYMENT = C.DT_SYMENT
+_DT_HASH = C.DT_HASH
+_DT_GNU_HASH = C.DT_GNU_HASH
+_DT_VERSYM = C.DT_VERSYM
+_DT_VERNEED = C.DT_VERNEED
+_DT_VERNEEDNUM = C.DT_VERNEEDNUM
 _EM_S390 = 22
-_NT_GNU_PROPERTY_TYPE_0 = ENUM_NOTE_N_TYPE["NT_GNU_PROPERTY_TYPE_0"]
-_X86_ISA_1_NEEDED = ENUM_NOTE_GNU_PROPERTY_TYPE["GNU_PROPERTY_X86_ISA_1_NEEDED"]
-_MACHINES = {value: name for name, value in ENUM_E_MACHINE.items() if name != "_default_"}
-_OSABIS = {value: name for name, value in ENUM_EI_OSABI.items() if name != "_default_"}
+_NT_GNU_PROPERTY_TYPE_0 = C.NT_GNU_PROPERTY_TYPE_0
+_X86_ISA_1_NEEDED = C.GNU_PROPERTY_X86_ISA_1_NEEDED
+_MACHINES = C.MACHINE_NAMES
+_OSABIS = C.OSABI_NAMES
 
 
 def _parse(data: bytes | bytearray, init_names: tuple[str, ...]) -> ElfInfo:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import struct
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from zigwheel.compliance import elf as elf_module
+from zigwheel.compliance import elf_constants
 from zigwheel.compliance.elf import is_elf, module_init_names, parse_elf
 from zigwheel.errors import UnreadableInputError
 
@@ -243,3 +245,25 @@ def test_many_overlapping_note_sections_are_refused() -> None:
         parse_elf(bytes(elf))
     few = bytearray(_crafted(many[:3]))
     assert parse_elf(bytes(few)).isa_level is None  # a few notes are read as before
+
+
+def test_elf_constants_are_what_the_generator_writes_from_pyelftools() -> None:
+    """The copied numbers and names are what the generator writes from the installed pyelftools."""
+    script = Path(__file__).resolve().parents[3] / "scripts" / "generate_elf_constants.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    from elftools.elf.enums import ENUM_D_TAG_COMMON, ENUM_E_MACHINE  # noqa: PLC0415
+
+    assert ENUM_D_TAG_COMMON["DT_GNU_HASH"] == elf_constants.DT_GNU_HASH
+    assert elf_constants.MACHINE_NAMES[ENUM_E_MACHINE["EM_AARCH64"]] == "EM_AARCH64"
+
+
+def test_the_elf_reader_does_not_import_pyelftools() -> None:
+    """check's start-up does not pay for pyelftools (it is a test dependency only)."""
+    code = "import sys, zigwheel.compliance.analysis; print('elftools' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
