@@ -379,7 +379,14 @@ static void quote(wchar_t **line, size_t *len, size_t *cap, const wchar_t *arg) 
     *len = (size_t)(to - *line);
 }
 
+/* Ctrl-C reaches zig too (same console) and zig exits: wait for its exit code rather than
+ * die first. A handler, not SetConsoleCtrlHandler(NULL, TRUE), which zig would inherit. */
+static BOOL WINAPI wait_for_zig(DWORD event) {
+    return event == CTRL_C_EVENT || event == CTRL_BREAK_EVENT;
+}
+
 static void run(char **argv) {
+    SetConsoleCtrlHandler(wait_for_zig, TRUE);
     wchar_t *line = NULL;
     size_t len = 0, cap = 0;
     for (char **arg = argv; *arg; arg++) quote(&line, &len, &cap, wide(*arg));
