@@ -398,7 +398,7 @@ def publish_shims(
     """
     final = shim_directory(cache_root, target, zig, files, program)
     form = SH_FORM if program is None else NATIVE_FORM
-    suffix = program.suffix if program is not None else ""
+    suffix = ".exe" if program is not None and program.name.endswith(".exe") else ""
     tools = [name for name, *_ in _TOOLS]
     manifest = {
         "made_by": "zigwheel",
