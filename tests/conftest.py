@@ -33,6 +33,18 @@ def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("zigwheel-cache")
 
 
+def host_shim_forms() -> list[str]:
+    """The shim forms this host can run: sh and native on Linux and macOS, native on Windows."""
+    return ["native"] if sys.platform == "win32" else ["sh", "native"]
+
+
+@pytest.fixture(scope="session", params=host_shim_forms())
+def shim_form(request: pytest.FixtureRequest) -> str:
+    """Each shim form this host runs: a test taking it runs once per form."""
+    form: str = request.param
+    return form
+
+
 ExampleWheel = Callable[..., Path]
 
 

@@ -95,13 +95,13 @@ def crate(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo is not installed")
 @pytest.mark.parametrize("arch", ["x86_64", "aarch64"])
 def test_cargo_links_with_the_linker_shim(
-    arch: str, crate: Path, session_cache: Path, tmp_path: Path
+    arch: str, shim_form: str, crate: Path, session_cache: Path, tmp_path: Path
 ) -> None:
     target = resolve_target(arch, "manylinux_2_17")
     rustc = rustc_with_std(target.rust_triple)
     if rustc is None:
         pytest.skip(f"no rustc with the {target.rust_triple} standard library")
-    shims = install_shims(target, locate_zig(os.environ), session_cache)
+    shims = install_shims(target, locate_zig(os.environ), session_cache, form=shim_form)
     env = dict(os.environ, RUSTC=rustc, CARGO_TARGET_DIR=str(tmp_path / "target"), **shims.env())
     result = subprocess.run(
         ["cargo", "build", "--offline", "--release", "--target", target.rust_triple],

@@ -50,7 +50,7 @@ MAIN_RS = textwrap.dedent(
 
 @pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo is not installed")
 def test_cc_crate_detects_zig_through_the_shims_without_a_warning(
-    session_cache: Path, tmp_path: Path
+    shim_form: str, session_cache: Path, tmp_path: Path
 ) -> None:
     crate = tmp_path / "zwprobe"
     (crate / "src").mkdir(parents=True)
@@ -62,7 +62,7 @@ def test_cc_crate_detects_zig_through_the_shims_without_a_warning(
     # cmix's lock file pins a cc crate that is in the offline registry cache of a set-up machine.
     shutil.copy(REPO / "examples" / "cmix" / "Cargo.lock", crate / "Cargo.lock")
     target = resolve_target("x86_64", "manylinux_2_17")
-    shims = install_shims(target, locate_zig(os.environ), session_cache)
+    shims = install_shims(target, locate_zig(os.environ), session_cache, form=shim_form)
     env = dict(os.environ, CARGO_TARGET_DIR=str(tmp_path / "target"), **shims.env())
     result = subprocess.run(
         ["cargo", "build", "--offline", "-vv", "--target", target.rust_triple],

@@ -129,7 +129,7 @@ def zig() -> Zig:
 
 
 @pytest.fixture(scope="module")
-def shim_sets(zig: Zig, session_cache: Path) -> dict[str, ShimSet]:
+def shim_sets(zig: Zig, session_cache: Path, shim_form: str) -> dict[str, ShimSet]:
     wanted = {
         "x86_64-2_17": ("x86_64", "manylinux_2_17"),
         "aarch64-2_17": ("aarch64", "manylinux2014"),
@@ -138,7 +138,7 @@ def shim_sets(zig: Zig, session_cache: Path) -> dict[str, ShimSet]:
         "x86_64-2_36": ("x86_64", "manylinux_2_36"),
     }
     return {
-        name: install_shims(resolve_target(arch, policy), zig, session_cache)
+        name: install_shims(resolve_target(arch, policy), zig, session_cache, form=shim_form)
         for name, (arch, policy) in wanted.items()
     }
 
@@ -451,33 +451,44 @@ def test_cli_env_output_evaluates_in_sh(session_cache: Path, tmp_path: Path) -> 
 
 
 CONCURRENT_PUBLISH = """
-import json, sys, time
+import json, platform, sys, time
 from pathlib import Path
+from zigwheel.host import Host, current_os
+from zigwheel.toolchain.native import build_program, host_triple
 from zigwheel.toolchain.shims import publish_shims, render_shims
 from zigwheel.toolchain.targets import resolve_target
 from zigwheel.toolchain.zig import Zig
 cache, binary, version, go = Path(sys.argv[1]), sys.argv[2], sys.argv[3], Path(sys.argv[4])
+form = sys.argv[5]
 zig = Zig(path=Path(binary), version=version, pinned=version, command=(binary,))
 target = resolve_target("x86_64", "manylinux_2_17")
-files = render_shims(target, zig.command)  # all imports and rendering done before the start
+# The eight also race to build the one native program (each its own compile, one rename).
+program = None
+if form == "native":
+    host = Host(current_os(), platform.machine())
+    program = build_program(zig, cache, host_triple(host.os, host.arch))
+files = render_shims(target, zig.command, form=form)  # all done before the common start
 print("ready", flush=True)
 while not go.exists():
     time.sleep(0.001)
 # publish_shims, not install_shims: no early return on a finished folder, every process stages
 # its own copy and races for the rename.
-done = publish_shims(target, zig, cache, files)
+done = publish_shims(target, zig, cache, files, program)
 print(json.dumps({"dir": str(done.shim_set.directory), "staging": done.staging_name,
-                  "won": done.won}))
+                  "won": done.won, "cc": str(done.shim_set.cc)}))
 """
 
 
-def test_eight_processes_publish_the_same_shims_at_once(zig: Zig, tmp_path: Path) -> None:
+def test_eight_processes_publish_the_same_shims_at_once(
+    zig: Zig, shim_form: str, tmp_path: Path
+) -> None:
     cache = tmp_path / "fresh-cache"
     cache.mkdir()
     go = tmp_path / "go"
+    argv = [sys.executable, "-c", CONCURRENT_PUBLISH, str(cache), str(zig.path), zig.version]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", CONCURRENT_PUBLISH, str(cache), str(zig.path), zig.version, go],
+            [*argv, str(go), shim_form],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -486,7 +497,8 @@ def test_eight_processes_publish_the_same_shims_at_once(zig: Zig, tmp_path: Path
     ]
     for proc in procs:  # common start: every process has imported zigwheel and rendered
         assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
+        line = proc.stdout.readline().strip()
+        assert line == "ready", proc.communicate(timeout=120)[1]
     go.touch()
     outputs = [proc.communicate(timeout=120) for proc in procs]
     assert all(proc.returncode == 0 for proc in procs), [err for _out, err in outputs]
@@ -500,10 +512,15 @@ def test_eight_processes_publish_the_same_shims_at_once(zig: Zig, tmp_path: Path
     directory = Path(directories.pop())
     leftovers = [p.name for p in directory.parent.iterdir() if p.name.startswith(".")]
     assert leftovers == []
-    files = render_shims(resolve_target("x86_64", "manylinux_2_17"), zig.command)
-    assert {p.name for p in directory.iterdir()} == {*files, MANIFEST}
+    files = render_shims(resolve_target("x86_64", "manylinux_2_17"), zig.command, form=shim_form)
+    programs = {"cc", "c++", "ar", "ranlib", "linker"} if shim_form == "native" else set()
+    assert {p.name for p in directory.iterdir()} == {*files, *programs, MANIFEST}
     for name, text in files.items():
         assert (directory / name).read_text() == text, name
+    if shim_form == "native":  # each tool is a copy of the one program built in the cache
+        (program,) = [p for p in directory.parent.iterdir() if p.name.startswith("native-")]
+        for name in programs:
+            assert (directory / name).read_bytes() == program.read_bytes()
     # Every shim of the published folder works: compile, archive, index, link C and C++.
     lib = tmp_path / "lib.c"
     lib.write_text("int zw_answer(void){return 42;}\n")
@@ -538,10 +555,10 @@ OTHER_ARCHES = {
 
 @pytest.mark.parametrize("arch", sorted(OTHER_ARCHES))
 def test_other_architectures_link_within_their_policy(
-    arch: str, zig: Zig, session_cache: Path, sources: Path, tmp_path: Path
+    arch: str, zig: Zig, session_cache: Path, shim_form: str, *, sources: Path, tmp_path: Path
 ) -> None:
     policy, machine_name, cc_rs_flags = OTHER_ARCHES[arch]
-    shims = install_shims(resolve_target(arch, policy), zig, session_cache)
+    shims = install_shims(resolve_target(arch, policy), zig, session_cache, form=shim_form)
     exe = tmp_path / "prog"
     # The -march/-m flags the cc crate passes for these targets must not break the compile.
     compile_with(

@@ -345,7 +345,7 @@ def _interpreter_arg(version: str) -> str:
 def build_env(job: BuildJob, zig: Zig, base: Mapping[str, str], cache: Path) -> dict[str, str]:
     """The environment maturin runs in for one job."""
     env = dict(base)
-    shims = install_shims(job.target, zig, cache)
+    shims = install_shims(job.target, zig, cache, env=base)  # this machine: maturin runs here
     shim_env = shims.env()
     # maturin's embedded cargo-zigbuild links the Rust code itself and knows rustc's link
     # arguments (and keeps build scripts on the host linker); zigwheel's shims serve C/C++

@@ -105,7 +105,7 @@ def shims(
     host = command_host(os.environ)
     zig = locate_zig(os.environ)
     root = cache_root(os.environ)
-    shim_sets = [install_shims(one, zig, root, os_name=host.os) for one in resolved]
+    shim_sets = [install_shims(one, zig, root, host=host, env=os.environ) for one in resolved]
     if json_output:
         documents = []
         for one, shim_set in zip(resolved, shim_sets):

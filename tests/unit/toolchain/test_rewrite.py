@@ -1,7 +1,14 @@
-"""The rewrite rule engine: validation, selection per target, and the rendered sh vs. the spec."""
+"""The rewrite rule engine: validation, selection per target, and both shims vs. the spec.
+
+The rendered sh (under each shell there is) and the native program (built by the pinned zig
+for this host, reading its rules file) run for real on the same arguments; a stand-in zig
+prints what it got.
+"""
 
 from __future__ import annotations
 
+import os
+import platform
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,6 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zigwheel.errors import DataError
+from zigwheel.host import Host, current_os
+from zigwheel.toolchain.native import build_program, host_triple
 from zigwheel.toolchain.rewrite import (
     apply_rules,
     load_probes,
@@ -21,10 +30,19 @@ from zigwheel.toolchain.rewrite import (
     probe_args,
     rules_for,
 )
-from zigwheel.toolchain.shims import baked_flags, render_shims
-from zigwheel.toolchain.targets import resolve_target
+from zigwheel.toolchain.shims import (
+    RULES_SUFFIX,
+    baked_flags,
+    render_rules_file,
+    render_shims,
+    tool_specs,
+)
+from zigwheel.toolchain.targets import Target, resolve_target
+from zigwheel.toolchain.zig import locate_zig
 
 SHELLS = [sh for sh in ("dash", "sh", "bash") if shutil.which(sh)]
+# Every way a shim runs here: the sh script under each shell, and the native program.
+RUNNERS = [*SHELLS, "native"]
 
 
 def ids(target_arch: str, policy: str) -> list[str]:
@@ -123,19 +141,29 @@ def test_probe_validation(document: dict[str, object], message: str) -> None:
         parse_probes(document)
 
 
+@pytest.mark.parametrize("runner", ["sh", "native"])
 @pytest.mark.parametrize(("arch", "policy"), [("aarch64", "2_28"), ("x86_64", "musllinux_1_2")])
-def test_rendered_sh_answers_probes_without_the_libc_version(
-    arch: str, policy: str, echo_zig: Path, tmp_path: Path
+def test_shims_answer_probes_without_the_libc_version(
+    runner: str, arch: str, policy: str, *, echo_zig: Path, native_program: Path, tmp_path: Path
 ) -> None:
     target = resolve_target(arch, policy)
-    files = render_shims(target, [str(echo_zig)])
     for role, subcommand in (("cc", "cc"), ("c++", "c++"), ("linker", "cc")):
+        shim = shim_command(
+            runner, target, role, zig=echo_zig, folder=tmp_path / role, program=native_program
+        )
         for probe in probe_args():
-            got = run_shim("sh", files[role], [probe], tmp_path)
+            got = run_shim(shim, [probe], tmp_path)
             assert got == [subcommand, "-target", target.zig_probe_triple, probe]
         # Only a probe alone is answered that way; with other arguments it is an ordinary word.
-        got = run_shim("sh", files[role], ["--version", "-c"], tmp_path)
+        got = run_shim(shim, ["--version", "-c"], tmp_path)
         assert got[:3] == [subcommand, "-target", target.zig_triple]
+    # ar and ranlib take no target, no flags and no rewriting: zig's own tools, as they are.
+    for role in ("ar", "ranlib"):
+        shim = shim_command(
+            runner, target, role, zig=echo_zig, folder=tmp_path / role, program=native_program
+        )
+        assert run_shim(shim, ["--version"], tmp_path) == [role, "--version"]
+        assert run_shim(shim, ["cr", "-Wl,-O1", "a b"], tmp_path) == [role, "cr", "-Wl,-O1", "a b"]
     assert target.zig_probe_triple == {"aarch64": "aarch64-linux-gnu"}.get(arch, target.zig_triple)
 
 
@@ -187,10 +215,34 @@ def echo_zig(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def run_shim(shell: str, script: str, args: list[str], cwd: Path) -> list[str]:
-    result = subprocess.run(
-        [shell, "-c", script, "shim", *args], capture_output=True, check=True, cwd=cwd
-    )
+@pytest.fixture(scope="session")
+def native_program(session_cache: Path) -> Path:
+    """The native shim program for this host, built by the pinned zig (once per session)."""
+    host = Host(current_os(), platform.machine())
+    return build_program(locate_zig(os.environ), session_cache, host_triple(host.os, host.arch))
+
+
+def shim_command(
+    runner: str, target: Target, role: str, *, zig: Path, folder: Path, program: Path
+) -> list[str]:
+    """The command line that starts ``role``'s shim for ``target`` in form ``runner``.
+
+    A shell name runs the rendered sh script under that shell; ``native`` puts a copy of the
+    program and its rules file into ``folder``, as install_shims does.
+    """
+    if runner != "native":
+        return [runner, "-c", render_shims(target, [str(zig)])[role], "shim"]
+    (spec,) = [spec for spec in tool_specs(target, [str(zig)]) if spec.name == role]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / role
+    shutil.copyfile(program, path)
+    path.chmod(0o755)
+    (folder / f"{role}{RULES_SUFFIX}").write_text(render_rules_file(spec))
+    return [str(path)]
+
+
+def run_shim(command: list[str], args: list[str], cwd: Path) -> list[str]:
+    result = subprocess.run([*command, *args], capture_output=True, check=True, cwd=cwd)
     return result.stdout.decode().split("\0")[:-1]
 
 
@@ -244,7 +296,7 @@ ARGS = st.lists(
 )
 
 
-@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize("runner", RUNNERS)
 @settings(
     max_examples=60,
     deadline=None,
@@ -252,13 +304,15 @@ ARGS = st.lists(
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(args=ARGS)
-def test_rendered_sh_matches_python_semantics(
-    shell: str, args: list[str], echo_zig: Path, tmp_path: Path
+def test_shims_match_python_semantics(
+    runner: str, args: list[str], echo_zig: Path, native_program: Path, tmp_path: Path
 ) -> None:
     target = resolve_target("x86_64", "2_17")
     (tmp_path / "present.a").write_text("")
-    script = render_shims(target, [str(echo_zig)])["cc"]
-    got = run_shim(shell, script, args, tmp_path)
+    shim = shim_command(
+        runner, target, "cc", zig=echo_zig, folder=tmp_path / "shim", program=native_program
+    )
+    got = run_shim(shim, args, tmp_path)
     if len(args) == 1 and args[0] in probe_args():
         assert got == ["cc", "-target", target.zig_probe_triple, args[0]]
         return
@@ -268,8 +322,10 @@ def test_rendered_sh_matches_python_semantics(
     assert got[len(baked) :] == expected
 
 
-@pytest.mark.parametrize("shell", SHELLS)
-def test_rendered_sh_filters_response_files(shell: str, echo_zig: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_shims_filter_response_files(
+    runner: str, echo_zig: Path, native_program: Path, tmp_path: Path
+) -> None:
     target = resolve_target("x86_64", "musllinux_1_2")
     response = tmp_path / "linker-arguments"
     lines = [
@@ -289,8 +345,10 @@ def test_rendered_sh_filters_response_files(shell: str, echo_zig: Path, tmp_path
     response.write_text("\n".join(lines + escaped) + "\n")
     other = tmp_path / "notes.txt"
     other.write_text("-lc\n")
-    script = render_shims(target, [str(echo_zig)])["linker"]
-    got = run_shim(shell, script, [f"@{response}", f"@{other}", "-lc"], tmp_path)
+    shim = shim_command(
+        runner, target, "linker", zig=echo_zig, folder=tmp_path / "shim", program=native_program
+    )
+    got = run_shim(shim, [f"@{response}", f"@{other}", "-lc"], tmp_path)
     assert got[-2:] == [f"@{response}", f"@{other}"]  # the trailing -lc is dropped for musl
     rewritten = response.read_text().splitlines()
     assert rewritten[:-2] == apply_rules(rules_for(target), lines)
