@@ -7,6 +7,7 @@ import contextlib
 import os
 import platform
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -130,6 +131,13 @@ class Host:
     def join_path(self, folders: Iterable[str | Path]) -> str:
         """A PATH-like value of ``folders`` for this host."""
         return self.path_separator.join(str(folder) for folder in folders)
+
+    def env_assignment(self, name: str, value: str) -> str:
+        """One line that sets ``name`` in this host's usual shell: PowerShell on Windows
+        (``$env:NAME = 'value'``), else POSIX sh (``export NAME=value``)."""
+        if self.os == "windows":
+            return f"$env:{name} = '{value.replace(chr(39), chr(39) * 2)}'"
+        return f"export {name}={shlex.quote(value)}"
 
     def install_command(self, package: str) -> str | None:
         """``apt-get install pkg`` (or this host's package manager's), None without one."""

@@ -248,6 +248,21 @@ def test_shims_on_windows_are_native_programs(tmp_path: Path) -> None:
     assert document["env"]["CC_x86_64_unknown_linux_gnu"].endswith("cc.exe")
     cmake = Path(document["paths"]["cmake-toolchain"]).read_text()
     assert '"${CMAKE_CURRENT_LIST_DIR}/c++.exe"' in cmake
+    os.environ["ZIGWHEEL_CACHE_DIR"] = str(tmp_path / "cache")
+    try:
+        code, output = invoke(WINDOWS_AMD64, ["shims", "-t", "x86_64", "--env"])
+    finally:
+        del os.environ["ZIGWHEEL_CACHE_DIR"]
+    assert code == 0, output
+    cc = document["env"]["CC_x86_64_unknown_linux_gnu"]
+    assert f"$env:CC_x86_64_unknown_linux_gnu = '{cc}'" in output.splitlines()
+    assert "export " not in output
+
+
+def test_env_lines_fit_the_hosts_shell() -> None:
+    """PowerShell on Windows, POSIX sh elsewhere; a quote in a value stays one value in both."""
+    assert WINDOWS_AMD64.env_assignment("CC", "C:\\it's\\cc.exe") == "$env:CC = 'C:\\it''s\\cc.exe'"
+    assert DARWIN_ARM64.env_assignment("CC", "/a b/it's") == "export CC='/a b/it'\"'\"'s'"
 
 
 def test_sh_shims_on_windows_are_refused_with_a_way_out(tmp_path: Path) -> None:

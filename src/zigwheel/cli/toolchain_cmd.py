@@ -81,7 +81,10 @@ def shims(
         None, "--musllinux", help="musl policy: 1_2 or 1_1."
     ),
     env: bool = typer.Option(
-        False, "--env", help="Print `export NAME=value` lines for a shell to eval."
+        False,
+        "--env",
+        help="Print lines that set the variables: `export NAME=value` for sh (eval them), "
+        "`$env:NAME = 'value'` for PowerShell on Windows.",
     ),
     json_output: bool = JSON_OPTION,
 ) -> None:
@@ -116,7 +119,7 @@ def shims(
     elif env:
         for shim_set in shim_sets:
             for name, value in shim_set.env().items():
-                typer.echo(f"export {name}={shlex.quote(value)}")
+                typer.echo(host.env_assignment(name, value))
     else:
         for one, shim_set in zip(resolved, shim_sets):
             if len(shim_sets) > 1:
