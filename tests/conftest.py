@@ -125,3 +125,22 @@ def check_builders() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def bullseye_amd64() -> Path:
+    """Debian 11 amd64 root: glibc 2.31, Python 3.9 (provisioned by .ci/provision.d/roots.sh)."""
+    from zigwheel.runtime import debian_root  # noqa: PLC0415
+
+    return debian_root.ensure_debian_root("bullseye", "x86_64", env=os.environ).path
+
+
+@pytest.fixture(scope="session")
+def bookworm_arm64() -> Path:
+    """Debian 12 arm64 root: glibc 2.36, Python 3.11, run under qemu-user."""
+    from zigwheel.platforms import find_qemu  # noqa: PLC0415
+    from zigwheel.runtime import debian_root  # noqa: PLC0415
+
+    if find_qemu("aarch64", os.environ.get("PATH", "")) is None:
+        pytest.skip("aarch64: no qemu-aarch64 or qemu-aarch64-static on PATH")
+    return debian_root.ensure_debian_root("bookworm", "aarch64", env=os.environ).path

@@ -14,25 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from zigwheel.platforms import find_qemu
-from zigwheel.runtime import debian_root, wheeltest
+from zigwheel.runtime import wheeltest
 
 EXAMPLE = Path(__file__).resolve().parent.parent.parent / "examples" / "hello-bin"
 PROGRAM = "hello_bin-0.1.0.data/scripts/hello-bin"
-
-
-@pytest.fixture(scope="module")
-def bullseye_amd64() -> Path:
-    """Debian 11: glibc 2.31, Python 3.9 (provisioned by .ci/provision.d/roots.sh)."""
-    return debian_root.ensure_debian_root("bullseye", "x86_64", env=os.environ).path
-
-
-@pytest.fixture(scope="module")
-def bookworm_arm64() -> Path:
-    """Debian 12 arm64: glibc 2.36, Python 3.11, run under qemu-user."""
-    if find_qemu("aarch64", os.environ.get("PATH", "")) is None:
-        pytest.skip("aarch64: no qemu-aarch64 or qemu-aarch64-static on PATH")
-    return debian_root.ensure_debian_root("bookworm", "aarch64", env=os.environ).path
 
 
 def _zigwheel(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

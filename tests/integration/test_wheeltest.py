@@ -122,16 +122,6 @@ def debian_root(release: str, arch: str) -> Path:
     return root_builder.ensure_debian_root(release, arch, env=os.environ).path
 
 
-@pytest.fixture(scope="session")
-def bullseye_amd64() -> Path:
-    return debian_root("bullseye", "x86_64")
-
-
-@pytest.fixture(scope="session")
-def bookworm_arm64() -> Path:
-    return debian_root("bookworm", "aarch64")
-
-
 def test_zig_wheel_imports_in_a_fresh_host_venv(tiny_wheels: dict[str, Path]) -> None:
     result = wheeltest.run_wheel_test(
         tiny_wheels["zig-x86_64"],

@@ -6,6 +6,7 @@ the API takes ``host=``; everything else is this machine's real zig, rustc and f
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,20 +37,29 @@ OTHER_HOSTS = [DARWIN_ARM64, DARWIN_X86_64, WINDOWS_AMD64]
 IDS = ["darwin-arm64", "darwin-x86_64", "windows-amd64"]
 
 
-def invoke(host: Host, args: list[str]) -> tuple[int, str]:
-    with serving(host):
+@contextlib.contextmanager
+def cache_dir(cache: Path | None) -> Iterator[None]:
+    """ZIGWHEEL_CACHE_DIR set to ``cache`` for the block (left alone when None)."""
+    if cache is None:
+        yield
+        return
+    os.environ["ZIGWHEEL_CACHE_DIR"] = str(cache)
+    try:
+        yield
+    finally:
+        del os.environ["ZIGWHEEL_CACHE_DIR"]
+
+
+def invoke(host: Host, args: list[str], cache: Path | None = None) -> tuple[int, str]:
+    with cache_dir(cache), serving(host):
         result = CliRunner().invoke(app, args, catch_exceptions=False)
     return result.exit_code, result.output
 
 
 def refused(host: Host, args: list[str], cache: Path) -> ZigwheelError:
     """The error the CLI turns into its message, hint and exit code (cli.application.main)."""
-    os.environ["ZIGWHEEL_CACHE_DIR"] = str(cache)
-    try:
-        with serving(host):
-            result = CliRunner().invoke(app, args)
-    finally:
-        del os.environ["ZIGWHEEL_CACHE_DIR"]
+    with cache_dir(cache), serving(host):
+        result = CliRunner().invoke(app, args)
     assert isinstance(result.exception, ZigwheelError), result.output
     return result.exception
 
@@ -208,11 +219,7 @@ def test_build_plan_defaults_to_the_hosts_architecture(host: Host) -> None:
 
 
 def test_shims_on_macos_are_sh_scripts_and_the_env_names_them(tmp_path: Path) -> None:
-    os.environ["ZIGWHEEL_CACHE_DIR"] = str(tmp_path / "cache")
-    try:
-        code, output = invoke(DARWIN_ARM64, ["shims", "-t", "x86_64", "--json"])
-    finally:
-        del os.environ["ZIGWHEEL_CACHE_DIR"]
+    code, output = invoke(DARWIN_ARM64, ["shims", "-t", "x86_64", "--json"], tmp_path / "cache")
     assert code == 0, output
     document = json.loads(output)
     assert document["form"] == "sh"
@@ -228,11 +235,7 @@ def test_shims_on_macos_are_sh_scripts_and_the_env_names_them(tmp_path: Path) ->
 def test_shims_on_windows_are_native_programs(tmp_path: Path) -> None:
     """cc.exe and friends: the native program zig built for Windows (a PE file), each with its
     rules file. Nothing here runs them; the workflow's windows-latest job does."""
-    os.environ["ZIGWHEEL_CACHE_DIR"] = str(tmp_path / "cache")
-    try:
-        code, output = invoke(WINDOWS_AMD64, ["shims", "-t", "x86_64", "--json"])
-    finally:
-        del os.environ["ZIGWHEEL_CACHE_DIR"]
+    code, output = invoke(WINDOWS_AMD64, ["shims", "-t", "x86_64", "--json"], tmp_path / "cache")
     assert code == 0, output
     document = json.loads(output)
     assert document["form"] == "native"
@@ -248,11 +251,7 @@ def test_shims_on_windows_are_native_programs(tmp_path: Path) -> None:
     assert document["env"]["CC_x86_64_unknown_linux_gnu"].endswith("cc.exe")
     cmake = Path(document["paths"]["cmake-toolchain"]).read_text()
     assert '"${CMAKE_CURRENT_LIST_DIR}/c++.exe"' in cmake
-    os.environ["ZIGWHEEL_CACHE_DIR"] = str(tmp_path / "cache")
-    try:
-        code, output = invoke(WINDOWS_AMD64, ["shims", "-t", "x86_64", "--env"])
-    finally:
-        del os.environ["ZIGWHEEL_CACHE_DIR"]
+    code, output = invoke(WINDOWS_AMD64, ["shims", "-t", "x86_64", "--env"], tmp_path / "cache")
     assert code == 0, output
     cc = document["env"]["CC_x86_64_unknown_linux_gnu"]
     assert f"$env:CC_x86_64_unknown_linux_gnu = '{cc}'" in output.splitlines()
