@@ -136,6 +136,17 @@ def bullseye_amd64() -> Path:
 
 
 @pytest.fixture(scope="session")
+def bullseye_cpython311(bullseye_amd64: Path) -> Path:
+    """The Debian 11 amd64 root plus CPython 3.11 built by zig (.ci/provision.d/roots.sh)."""
+    from zigwheel.runtime import python_root  # noqa: PLC0415
+
+    built, _python = python_root.ensure_python_root(
+        "3.11", arch="x86_64", release="bullseye", env=os.environ
+    )
+    return built.path
+
+
+@pytest.fixture(scope="session")
 def bookworm_arm64() -> Path:
     """Debian 12 arm64 root: glibc 2.36, Python 3.11, run under qemu-user."""
     from zigwheel.platforms import find_qemu  # noqa: PLC0415

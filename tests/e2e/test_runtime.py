@@ -58,13 +58,36 @@ def test_manylinux_2_17_x86_64_abi3_wheel_imports_in_debian_11(
 
 
 def test_cp311_wheel_is_refused_by_the_python_3_9_root(
-    example_wheel: Callable[..., Path], bullseye_amd64: Path
+    example_wheel: Callable[..., Path], bullseye_amd64: Path, tmp_path: Path
 ) -> None:
     wheel = _example(example_wheel, "versioned", "x86_64")
     assert "-cp311-cp311-" in wheel.name
-    result = wheeltest.run_wheel_test(wheel, env=os.environ, root=bullseye_amd64)
+    # The root alone in a folder: no root with a built CPython 3.11 beside it.
+    alone = tmp_path / bullseye_amd64.name
+    alone.symlink_to(bullseye_amd64)
+    result = wheeltest.run_wheel_test(wheel, env=os.environ, root=alone)
     assert result.status == wheeltest.NOT_TESTED
     assert "cp311-cp311 does not load in CPython 3.9, glibc 2.31, x86_64" in result.reason
+    assert result.reason.endswith(
+        "a CPython 3.11 root would serve: build it with "
+        "`zigwheel root python 3.11 --release bullseye --arch amd64`"
+    )
+
+
+def test_cp311_wheel_passes_its_own_tests_on_glibc_2_31_with_the_built_cpython(
+    example_wheel: Callable[..., Path], bullseye_cpython311: Path
+) -> None:
+    """`--root debian:bullseye` for a cp311 wheel: the bullseye root with zig's CPython 3.11.
+
+    The built Python has no ssl module: pytest comes from the host's pip, for its tags."""
+    wheel = _example(example_wheel, "versioned", "x86_64")
+    cache = bullseye_cpython311.parent.parent
+    result = _zigwheel_test(wheel, "versioned", cache, "--root", "debian:bullseye")
+    assert result["status"] == "passed", result
+    assert result["python"] == "CPython 3.11, glibc 2.31, x86_64"
+    assert result["libc"] == "glibc 2.31"
+    assert str(bullseye_cpython311) in str(result["environment"])
+    assert re.search(rf"\b{EXAMPLE_TESTS['versioned']} passed\b", str(result["output"]))
 
 
 def test_native_host_build_fails_in_debian_11_with_the_loaders_glibc_message(

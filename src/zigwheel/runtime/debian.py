@@ -287,6 +287,61 @@ def parse_packages(text: str) -> dict[str, Package]:
     return packages
 
 
+@dataclass(frozen=True)
+class SourceFile:
+    """One file of a source package, as its Sources stanza lists it."""
+
+    name: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class SourcePackage:
+    """One stanza of a Sources index: where the package's files are and their checksums."""
+
+    name: str
+    version: str
+    directory: str
+    files: tuple[SourceFile, ...]
+
+    def orig_tarball(self) -> SourceFile:
+        """The upstream source (``NAME_VERSION.orig.tar.*``), which zigwheel builds from."""
+        for item in self.files:
+            if ".orig.tar." in item.name:
+                return item
+        msg = f"the Debian source package {self.name} {self.version} has no .orig tarball"
+        raise UnreadableInputError(msg, hint="pick another Debian release for this source")
+
+
+def parse_sources(text: str) -> dict[str, SourcePackage]:
+    """Parse a Sources index into name -> SourcePackage (the first stanza of a name wins)."""
+    found: dict[str, SourcePackage] = {}
+    for stanza in _stanzas(text):
+        name = stanza.get("Package")
+        if not name or name in found or "Directory" not in stanza:
+            continue
+        files = []
+        for line in stanza.get("Checksums-Sha256", "").splitlines():
+            words = line.split()
+            if len(words) == 3 and words[1].isdigit():
+                files.append(SourceFile(words[2], words[0].lower(), int(words[1])))
+        if files:
+            found[name] = SourcePackage(name, stanza.get("Version", ""), stanza["Directory"],
+                                        tuple(files))  # fmt: skip
+    return found
+
+
+def pick_sources_file(release: Release, component: str) -> IndexFile:
+    """Choose the Sources index (xz before gz before plain) listed in ``release``."""
+    for suffix in (".xz", ".gz", ""):
+        path = f"{component}/source/Sources{suffix}"
+        if path in release.files:
+            return release.files[path]
+    msg = f"the release {release.codename or release.suite} lists no Sources index"
+    raise ConfigError(msg, hint="use a mirror that carries Debian's source packages")
+
+
 def resolve(
     index: Mapping[str, Package], seeds: Iterable[str], skip: Iterable[str] = ()
 ) -> list[Package]:

@@ -55,7 +55,7 @@ def debian_root_name(release: str, debian_arch: str, python: str | None) -> str:
     return f"debian-{release}-{debian_arch}" + (f"-py{python}" if python else "")
 
 
-def _from_marker(path: Path, marker: Mapping[str, Any]) -> BuiltRoot:
+def root_from_marker(path: Path, marker: Mapping[str, Any]) -> BuiltRoot:
     return BuiltRoot(
         path=path,
         release=str(marker.get("release", "")),
@@ -129,7 +129,7 @@ def build_debian_root(
 
     marker = read_marker(dest)
     if marker is not None:
-        return _from_marker(dest, marker)
+        return root_from_marker(dest, marker)
     check_destination(dest)  # before tens of MB are downloaded for a root that cannot be kept
     recipe = debian.load_recipe()
     if debian_arch not in recipe.arches:
@@ -139,11 +139,11 @@ def build_debian_root(
         msg = "no Debian mirror was found in the apt configuration"
         raise ConfigError(msg, hint="pass --mirror URL (the base URL that holds dists/ and pool/)")
 
-    mirror, release_info, signature = _find_release(
+    mirror, release_info, signature = find_release(
         mirrors, release, keyrings=keyrings, env=env or {}
     )
     index_file = debian.pick_packages_file(release_info, "main", debian_arch)
-    index_bytes = _cached_download(
+    index_bytes = cached_download(
         f"{mirror}/dists/{release}/{index_file.path}",
         cache / "debian" / "indices",
         sha256=index_file.sha256,
@@ -156,7 +156,7 @@ def build_debian_root(
     packages = debian.resolve(index, [*seeds, *extra_packages], recipe.skip)
 
     def download(package: debian.Package) -> bytes:
-        return _cached_download(
+        return cached_download(
             f"{mirror}/{package.filename}",
             cache / "debian" / "debs",
             sha256=package.sha256,
@@ -196,7 +196,7 @@ def build_debian_root(
         shutil.rmtree(staging, ignore_errors=True)
         finished = read_marker(dest)
         if finished is not None:  # another process finished the same root first
-            return _from_marker(dest, finished)
+            return root_from_marker(dest, finished)
         msg = f"cannot assemble the root filesystem at {dest}: {err}"
         raise CacheError(msg, hint="check the folder's permissions and free space") from err
     except BaseException:
@@ -214,7 +214,7 @@ def _glibc_of(packages: Sequence[Any]) -> str:
     return ""
 
 
-def _find_release(
+def find_release(
     mirrors: Sequence[str], release: str, *, keyrings: Sequence[Path], env: Mapping[str, str]
 ) -> tuple[str, Any, str]:
     """The first mirror serving ``release``, its parsed Release and how it was authenticated.
@@ -285,7 +285,7 @@ def _default_python(index: Mapping[str, Any]) -> str:
     raise ConfigError(msg, hint="pass --python 3.X")
 
 
-def _cached_download(url: str, folder: Path, *, sha256: str, size: int, suffix: str) -> bytes:
+def cached_download(url: str, folder: Path, *, sha256: str, size: int, suffix: str) -> bytes:
     """Return the file with this SHA256 from ``folder``, downloading and verifying it if needed."""
 
     path = folder / f"{sha256}{suffix}"

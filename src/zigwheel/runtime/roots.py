@@ -143,10 +143,17 @@ def resolve_in_root(root: Path, path: str | PurePosixPath, *, follow_last: bool 
 
 
 def find_root_python(root: Path) -> Path:
-    """Find the Python executable of a root filesystem (resolved inside the root)."""
+    """Find the Python executable of a root filesystem (resolved inside the root).
+
+    A root zigwheel composed with a built CPython names it in its marker (``python_path``);
+    otherwise python3, then the newest pythonX.Y.
+    """
     candidates = [
         PurePosixPath(p) for p in ("usr/bin/python3", "usr/local/bin/python3", "bin/python3")
     ]
+    named = (read_marker(root) or {}).get("python_path")
+    if isinstance(named, str) and named:
+        candidates.insert(0, PurePosixPath(named.lstrip("/")))
     for folder in ("usr/bin", "usr/local/bin"):
         base = resolve_in_root(root, folder)
         if base.is_dir():
@@ -327,10 +334,14 @@ def probe_script() -> str:
         "    try:\n        maps = open('/proc/self/maps').read()\n"
         "    except OSError:\n        maps = ''\n"
         "    if '/ld-musl-' in maps or '/libc.musl-' in maps:\n        libc = 'musl'\n"
+        # A Python built without OpenSSL (zigwheel's own, for old-glibc roots) cannot fetch
+        # from an https index: the host's pip downloads for it.
+        "try:\n    import ssl\n    has_ssl = True\n"
+        "except ImportError:\n    has_ssl = False\n"
         "print(json.dumps({'version': list(sys.version_info[:2]),"
         " 'implementation': sys.implementation.name,"
         " 'gil_disabled': bool(sysconfig.get_config_var('Py_GIL_DISABLED')),"
-        " 'libc': libc, 'prefix': sys.prefix,"
+        " 'libc': libc, 'prefix': sys.prefix, 'ssl': has_ssl,"
         " 'stdlib': sysconfig.get_paths()['stdlib']}))\n"
     )
 

@@ -127,6 +127,7 @@ class PythonFacts:
     prefix: str
     stdlib: str
     gil_disabled: bool = False
+    ssl: bool = True  # False: its pip cannot reach an https index (a Python built without it)
 
     @property
     def glibc(self) -> tuple[int, int] | None:
@@ -378,6 +379,7 @@ def parse_probe(output: str, arch: str) -> PythonFacts:
                     prefix=str(data.get("prefix", "")),
                     stdlib=str(data.get("stdlib", "")),
                     gil_disabled=bool(data.get("gil_disabled", False)),
+                    ssl=bool(data.get("ssl", True)),
                 )
             except (ValueError, KeyError, IndexError, TypeError):
                 break
@@ -780,7 +782,11 @@ def _root_install(
         return
     pip = pip_wheel(python.version, env=env, cache=cache, deadline=deadline)
     what = [install.spec(wheel)] if install.deps else []
-    argv = runner.command("-c", _PIP_FROM_WHEEL, str(pip), "install", "-q", "--target",
+    offline: list[str] = []
+    if not python.ssl:
+        offline = _host_download([*what, *install.requires], python, work, env=env,
+                                 cache=cache, deadline=deadline)  # fmt: skip
+    argv = runner.command("-c", _PIP_FROM_WHEEL, str(pip), "install", "-q", *offline, "--target",
                           str(site), str(pip), *what, *install.requires)  # fmt: skip
     done = _step(argv, env=_pip_env(runner.env, env, cache), cwd=work, deadline=deadline)
     if done.returncode != 0:
@@ -790,6 +796,33 @@ def _root_install(
         # by a .pth file where the folder is a site folder (sealed), else by sitecustomize.
         (site / "zigwheel-pip.pth").write_text(_SITECUSTOMIZE_PIP.replace("\n", "; ", 1))
         (site / "sitecustomize.py").write_text(_SITECUSTOMIZE_PIP)
+
+
+def _host_download(
+    specs: Sequence[str], python: PythonFacts, work: Path, *, env: Mapping[str, str],
+    cache: Path, deadline: Deadline,
+) -> list[str]:  # fmt: skip
+    """Download ``specs`` (and what they need) as wheels for ``python``'s tags with the host's
+    pip, which can reach the index; the pip options that install from them with no index."""
+    wheelhouse = work / "wheelhouse"
+    wheelhouse.mkdir(exist_ok=True)
+    tags = [f"--platform={tag}" for tag in linux_platforms(python.arch, python.libc)]
+    version = f"{python.version[0]}.{python.version[1]}"
+    abi = f"cp{python.version[0]}{python.version[1]}"
+    argv: list[str | Path] = [
+        sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--dest", wheelhouse,
+        f"--python-version={version}", "--implementation=cp", f"--abi={abi}", "--abi=abi3",
+        "--abi=none", *tags, *specs,
+    ]  # fmt: skip
+    done = _step(argv, env=_pip_env(env, env, cache), cwd=work, deadline=deadline)
+    if done.returncode != 0:
+        error = _pip_failed(" ".join(specs), done, argv)
+        error.hint = (
+            f"the test Python ({python.describe()}) has no ssl module, so the host's pip "
+            "downloads wheels for it: only binary wheels can be used"
+        )
+        raise error
+    return ["--no-index", f"--find-links={wheelhouse}"]
 
 
 def _prepare(
@@ -981,9 +1014,7 @@ def pick_cached_root(wheel: WheelFacts, roots_dir: Path | None) -> Path | None:
     for arch in sorted(wheel.arches - {"any"}):
         candidates = []
         for root in roots.roots_for_arch(roots_dir, arch):
-            marker = roots.read_marker(root) or {}
-            facts = PythonFacts(_marker_python(marker), "cpython", str(marker.get("glibc", "")),
-                                arch, "", "")  # fmt: skip
+            facts = _root_facts(roots.read_marker(root) or {}, arch)
             if not facts.libc or incompatibility(wheel, facts) is None:
                 candidates.append((facts.version, facts.glibc or (0, 0), root.name, root))
         if candidates:
@@ -991,7 +1022,49 @@ def pick_cached_root(wheel: WheelFacts, roots_dir: Path | None) -> Path | None:
     return None
 
 
-def run_wheel_test(  # noqa: PLR0911 - each early return is a verdict on the wheel
+def _root_facts(marker: Mapping[str, Any], arch: str) -> PythonFacts:
+    return PythonFacts(_marker_python(marker), "cpython", str(marker.get("glibc", "")), arch,
+                       "", "")  # fmt: skip
+
+
+def pick_python_root(wheel: WheelFacts, root: Path) -> Path | None:
+    """A cached root of the same Debian release and architecture as ``root`` with a built
+    CPython that loads the wheel (the newest such Python), or None."""
+    base = roots.read_marker(root) or {}
+    if "release" not in base:
+        return None
+    candidates = []
+    for other in roots.cached_roots(root.parent):
+        marker = roots.read_marker(other) or {}
+        same = all(marker.get(key) == base.get(key) for key in ("release", "debian_arch"))
+        if other == root or not same or "cpython" not in marker:
+            continue
+        if incompatibility(wheel, _root_facts(marker, str(marker.get("arch", "")))) is None:
+            candidates.append((_marker_python(marker), other.name, other))
+    return max(candidates)[-1] if candidates else None
+
+
+def python_root_hint(wheel: WheelFacts, root: Path) -> str:
+    """"; a CPython X.Y root would serve: ..." when zigwheel can build a Python for the wheel
+    on this root's release, else ""."""
+    from zigwheel.runtime.cpython import load_recipe as python_recipe  # noqa: PLC0415
+    from zigwheel.runtime.python_root import build_command  # noqa: PLC0415
+
+    marker = roots.read_marker(root) or {}
+    release, debian_arch = marker.get("release"), marker.get("debian_arch")
+    if not isinstance(release, str) or not isinstance(debian_arch, str):
+        return ""
+    for version in python_recipe().sources:
+        major, minor = (int(part) for part in version.split("."))
+        facts = PythonFacts((major, minor), "cpython", str(marker.get("glibc", "")),
+                            str(marker.get("arch", "")), "", "")  # fmt: skip
+        if incompatibility(wheel, facts) is None:
+            command = build_command(version, release, debian_arch)
+            return f"; a CPython {version} root would serve: build it with `{command}`"
+    return ""
+
+
+def run_wheel_test(  # noqa: PLR0911, PLR0912 - each early return is a verdict on the wheel
     wheel_path: Path,
     *,
     env: Mapping[str, str],
@@ -1072,6 +1145,17 @@ def run_wheel_test(  # noqa: PLR0911 - each early return is a verdict on the whe
                     project=project, host_python=host_python, with_deps=with_deps, host=host,
                     requires=requires, extras=extras, timeout=deadline.left(), cache=cache,
                 )  # fmt: skip
+            if installed is None and result.status == NOT_TESTED and root is not None:
+                # The root's Python cannot load it: the same root with a built CPython may.
+                other = pick_python_root(wheel, root)
+                if other is not None:
+                    return run_wheel_test(
+                        wheel_path, env=env, root=other, roots_dir=roots_dir, command=command,
+                        project=project, host_python=host_python, with_deps=with_deps,
+                        host=host, requires=requires, extras=extras, timeout=deadline.left(),
+                        cache=cache,
+                    )  # fmt: skip
+                result.reason += python_root_hint(wheel, root)
             if installed is None:
                 return result
             if installed.root is not None:
