@@ -140,10 +140,8 @@ def bullseye_cpython311(bullseye_amd64: Path) -> Path:
     """The Debian 11 amd64 root plus CPython 3.11 built by zig (.ci/provision.d/roots.sh)."""
     from zigwheel.runtime import python_root  # noqa: PLC0415
 
-    built, _python = python_root.ensure_python_root(
-        "3.11", arch="x86_64", release="bullseye", env=os.environ
-    )
-    return built.path
+    root = python_root.ensure_python_root("3.11", arch="x86_64", release="bullseye", env=os.environ)
+    return root.path
 
 
 @pytest.fixture(scope="session")

@@ -158,3 +158,35 @@ def test_zigwheel_test_runs_each_examples_own_tests(
     assert result["status"] == "passed", result
     assert result["kind"] == {"host": "host", "qemu": "qemu", "bullseye": "loader"}[where]
     assert re.search(rf"\b{EXAMPLE_TESTS[name]} passed\b", str(result["output"])), result["output"]
+
+
+def _python_root(version: str, arch: str, libc: str) -> Path:
+    """A root with zig's CPython (provisioned by .ci/provision.d/roots.sh; built when missing)."""
+    from zigwheel.platforms import Libc  # noqa: PLC0415
+    from zigwheel.runtime import python_root  # noqa: PLC0415
+
+    built = python_root.ensure_python_root(version, arch=arch, libc=Libc(libc), env=os.environ)
+    return built.path
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "aarch64"])
+def test_musllinux_wheel_passes_its_own_tests_in_the_musl_root(arch: str, tmp_path: Path) -> None:
+    """hello-abi3 at musllinux_1_2: checked, then its own tests in Debian's musl 1.2.3 with zig's
+    CPython 3.11 (x86_64 through musl's loader, aarch64 under qemu-user), picked by its tags."""
+    import zigwheel  # noqa: PLC0415
+    from zigwheel.compliance.analysis import check_wheel  # noqa: PLC0415
+
+    root = _python_root("3.11", arch, "musl")
+    result = zigwheel.build(EXAMPLES / "hello-abi3", targets=[arch], musllinux="1_2",
+                            out_dir=tmp_path, env=dict(os.environ))  # fmt: skip
+    (wheel,) = result.wheels
+    report = check_wheel(wheel.path)
+    assert report.compliant, report.problems
+    assert report.policy == f"musllinux_1_2_{arch}"
+    # No --root: the host's glibc Python cannot load it, so the cached musl root is picked.
+    tested = _zigwheel_test(wheel.path, "hello-abi3", root.parent.parent)
+    assert tested["status"] == "passed", tested
+    assert tested["libc"] == "musl"
+    assert tested["python"] == f"CPython 3.11, musl, {arch}"
+    assert str(root) in str(tested["environment"])
+    assert re.search(rf"\b{EXAMPLE_TESTS['hello-abi3']} passed\b", str(tested["output"]))

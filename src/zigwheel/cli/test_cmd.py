@@ -278,18 +278,21 @@ def root_debian(
 def root_python(
     version: Annotated[str, typer.Argument(help="CPython version X.Y, e.g. 3.11.")],
     *,
+    libc: Annotated[
+        str, typer.Option("--libc", help="glibc (a Debian root) or musl (Debian's musl package).")
+    ] = "glibc",
     release: Annotated[
-        str, typer.Option("--release", help="Debian release of the root (its glibc).")
-    ] = "bullseye",
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--release", help="Debian release of the root (default: bullseye; musl: bookworm)."
+        ),
+    ] = None,
     arch: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option(
             "--arch", help="Architecture (x86_64, aarch64, arm64, ...); default: this host's."
         ),
     ] = None,
-    libc: Annotated[
-        str, typer.Option("--libc", help="glibc (musl is not built yet: the reason is printed).")
-    ] = "glibc",
     build_python: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option(
@@ -303,35 +306,35 @@ def root_python(
     ] = None,
     as_json: Annotated[bool, json_option("Print the root and its Python as JSON.")] = False,
 ) -> None:
-    """Build a test root of an older glibc with CPython X.Y built by zig from Debian's sources.
+    """Build a test root with CPython X.Y built by zig from Debian's source packages.
 
-    The root is the Debian release's root (see `zigwheel root debian`) plus the Python under
-    /usr/local, kept in zigwheel's cache; `zigwheel test` picks it for wheels of that Python.
+    glibc: the Debian release's root (see `zigwheel root debian`, glibc 2.31 for bullseye) plus
+    the Python under /usr/local. musl: Debian's musl package (musl 1.2.3 in bookworm) plus the
+    Python. Kept in zigwheel's cache; `zigwheel test` picks it for wheels of that Python.
     """
     from zigwheel.errors import ConfigError  # noqa: PLC0415
     from zigwheel.platforms import Libc  # noqa: PLC0415
-    from zigwheel.runtime import cpython, python_root  # noqa: PLC0415
+    from zigwheel.runtime import python_root  # noqa: PLC0415
 
     if libc not in ("glibc", "musl"):
         msg = f"--libc {libc} is not glibc or musl"
-        raise ConfigError(msg, hint="pass --libc glibc")
-    if libc == "musl":  # plan_target says why, with the blocker
-        cpython.plan_target(version, arch or "x86_64", Libc.MUSL, cpython.load_recipe())
+        raise ConfigError(msg, hint="pass --libc glibc or --libc musl")
 
     def progress(line: str) -> None:
         if not as_json:
             err_console().print(line, markup=False, highlight=False)
 
-    built, python = python_root.ensure_python_root(
-        version, arch=arch, release=release, env=os.environ, build_python_exe=build_python,
-        mirrors=mirror or (), progress=progress,
+    built = python_root.ensure_python_root(
+        version, arch=arch, release=release, libc=Libc(libc), env=os.environ,
+        build_python_exe=build_python, mirrors=mirror or (), progress=progress,
     )  # fmt: skip
     if as_json:
-        print_json({**built.to_json(), "cpython": python.to_json()})
+        print_json(built.to_json())
         return
-    how = "reused from the cache" if python.from_cache else "built now"
+    python = built.python
+    how = "reused from the cache" if built.from_cache else "built now"
     out_console().print(
-        f"{built.path}  (Debian {built.release} {built.debian_arch}, {built.glibc}; CPython "
+        f"{built.path}  (Debian {built.release} {built.debian_arch}, {built.libc}; CPython "
         f"{python.full_version} for {python.zig_target}, {how}; source {python.source})",
         markup=False,
     )

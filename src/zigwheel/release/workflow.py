@@ -54,6 +54,8 @@ _TEMPLATES = (
     "github-test-qemu.yml",
     "github-install-qemu.yml",
     "github-qemu-matrix.yml",
+    "github-musl-matrix.yml",
+    "github-test-musl.yml",
     "github-test-arm.yml",
     "github-other-platforms.yml",
     "github-maturin-step.yml",
@@ -61,7 +63,7 @@ _TEMPLATES = (
 # The repository variable (Settings > Variables) that names the Debian mirror for qemu-user tests.
 MIRROR_VARIABLE = "ZIGWHEEL_DEBIAN_MIRROR"
 # How each target's wheels are tested: on the x86_64 runner, on the arm64 runner, under qemu-user.
-HOST, ARM, QEMU = "host", "arm", "qemu"
+HOST, ARM, QEMU, MUSL = "host", "arm", "qemu", "musl"
 # The header line that holds the command which regenerates the workflow.
 REGENERATE_LINE = re.compile(r"^#\s+(zigwheel ci github\b.*)$", re.MULTILINE)
 
@@ -529,6 +531,10 @@ def check_action_ref(ref: str) -> str:
 
 
 def _test_kind(target: Target, settings: WorkflowSettings) -> str:
+    if target.libc is Libc.MUSL:
+        # No runner has musl: a root of Debian's musl with a CPython zigwheel builds (under
+        # qemu-user for another architecture).
+        return MUSL
     if target.arch.value == settings.runner_arch:
         return HOST
     return ARM if target.arch.value == settings.arm_runner_arch else QEMU
@@ -537,7 +543,7 @@ def _test_kind(target: Target, settings: WorkflowSettings) -> str:
 def qemu_tested(targets: Sequence[Target], settings: WorkflowSettings | None = None) -> bool:
     """True when some of ``targets`` are tested under qemu-user (which needs a Debian mirror)."""
     settings = settings or load_settings()
-    return any(_test_kind(target, settings) == QEMU for target in targets)
+    return any(_test_kind(target, settings) in (QEMU, MUSL) for target in targets)
 
 
 def kinds_of(targets: Sequence[Target], settings: WorkflowSettings | None = None) -> list[str]:
@@ -596,6 +602,20 @@ def wheel_test_commands(
 
 
 
+def musl_python() -> str:
+    """The newest CPython zigwheel builds for musl roots (the one the musl tests run)."""
+    from zigwheel.runtime.cpython import load_recipe  # noqa: PLC0415
+
+    return max(load_recipe().sources, key=lambda v: tuple(int(p) for p in v.split(".")))
+
+
+def musl_test_commands(platform: str, *, strict: bool) -> str:
+    """The `zigwheel test` line for one platform's musllinux wheels: each wheel is tested in
+    the cached musl root whose Python loads it (abi3 wheels in any; others only when zigwheel
+    builds their Python, else they are reported not tested)."""
+    return f"zigwheel test dist/*{platform}*.whl" + (" --strict" if strict else "")
+
+
 def build_commands(target: str, policy_option: str, policy: str, facts: ProjectFacts) -> str:
     """The `zigwheel build` lines of one target (``target`` may be an expression)."""
     base = f"zigwheel build --target {target} {policy_option} {policy}"
@@ -606,9 +626,11 @@ def build_commands(target: str, policy_option: str, policy: str, facts: ProjectF
     return "\n".join(lines)
 
 
-def _pythons(facts: ProjectFacts, settings: WorkflowSettings) -> str:
+def _pythons(
+    facts: ProjectFacts, settings: WorkflowSettings, extra: Sequence[str] = ()
+) -> str:
     # setup-python puts the last version first on PATH: zigwheel's own Python comes last.
-    versions = dict.fromkeys([*facts.interpreters, *facts.free_threaded])
+    versions = dict.fromkeys([*facts.interpreters, *facts.free_threaded, *extra])
     return "\n".join([*(v for v in versions if v != settings.python), settings.python])
 
 
@@ -642,14 +664,18 @@ def render_github_workflow(
         "zigwheel_version": __version__,
         "zigwheel_requirement": check_requirement(zigwheel_requirement or default_requirement()),
         "command": command,
+        "musl_python": musl_python(),
         **{f"action:{key}": ref for key, ref in settings.actions.items()},
     }
 
     def render(name: str, values: Mapping[str, str]) -> str:
         return fill(templates[name], {**common, **values}, name=name)
 
-    setup_pythons = render("github-setup-pythons.yml", {"pythons": _pythons(facts, settings)})
     per_target = [_target_values(target, settings) for target in targets]
+    # The musl root's CPython is cross-built by a Python of its own version.
+    extra = (musl_python(),) if any(v["test"] == MUSL for v in per_target) else ()
+    setup_pythons = render("github-setup-pythons.yml",
+                           {"pythons": _pythons(facts, settings, extra)})  # fmt: skip
     arm = [values for values in per_target if values["test"] == ARM]
     extra_jobs: list[str] = []
     if one_job:
@@ -682,11 +708,18 @@ def render_github_workflow(
                 "artifact": "dist-wheels-${{ matrix.platform }}",
             })  # fmt: skip
         qemu_steps = ""
-        if any(values["test"] == QEMU for values in per_target):
-            qemu_steps = render("github-install-qemu.yml", {"when": "matrix.test == 'qemu' && "})
+        kinds = {values["test"] for values in per_target} & {QEMU, MUSL}
+        if kinds:
+            when = " || ".join(f"matrix.test == '{kind}'" for kind in sorted(kinds))
+            when = f"({when}) && " if len(kinds) > 1 else f"{when} && "
+            qemu_steps = render("github-install-qemu.yml", {"when": when})
+        if QEMU in kinds:
             root = "debian:${{ matrix.debian-release }}:${{ matrix.debian-arch }}"
             tests = wheel_test_commands("${{ matrix.platform }}", facts, strict=strict, root=root)
             qemu_steps += render("github-qemu-matrix.yml", {"tests": tests})
+        if MUSL in kinds:
+            tests = musl_test_commands("${{ matrix.platform }}", strict=strict)
+            qemu_steps += render("github-musl-matrix.yml", {"tests": tests})
         build_job = render("github-matrix.yml", {
             "matrix": entries, "setup_pythons": setup_pythons, "build_steps": build_steps,
             "host_tests": wheel_test_commands("${{ matrix.platform }}", facts, strict=strict),
@@ -735,7 +768,7 @@ def _one_job(
         "artifact": "dist-wheels",
     })  # fmt: skip
     steps: list[str] = []
-    if any(values["test"] == QEMU for values in per_target):
+    if any(values["test"] in (QEMU, MUSL) for values in per_target):
         steps.append(render("github-install-qemu.yml", {"when": ""}))
     for values in per_target:
         if values["test"] == HOST:
@@ -745,6 +778,9 @@ def _one_job(
             root = f"debian:{values['debian_release']}:{values['debian_arch']}"
             tests = wheel_test_commands(values["platform"], facts, strict=strict, root=root)
             steps.append(render("github-test-qemu.yml", {**values, "tests": tests}))
+        elif values["test"] == MUSL:
+            tests = musl_test_commands(values["platform"], strict=strict)
+            steps.append(render("github-test-musl.yml", {**values, "tests": tests}))
     return render("github-one-job.yml", {
         "setup_pythons": setup_pythons,
         "build_steps": build_steps,

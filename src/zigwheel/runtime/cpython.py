@@ -8,6 +8,7 @@ import shlex
 import shutil
 import tarfile
 import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,11 @@ class Recipe:
     zlib_defines: tuple[str, ...]
     configure_options: tuple[str, ...]
     cflags: tuple[str, ...]
+    opt: str  # CPython's OPT make variable
     config_site: Mapping[str, str]
+    musl_config_site: Mapping[str, str]
+    musl_cflags: tuple[str, ...]
+    musl_patches: tuple[tuple[str, str, str], ...]  # (file, old text, new text)
     prune_paths: tuple[str, ...]
     prune_globs: tuple[str, ...]
 
@@ -68,7 +73,14 @@ def load_recipe() -> Recipe:
             zlib_defines=strings(data["zlib"]["defines"], "zlib.defines"),
             configure_options=strings(configure["options"], "configure.options"),
             cflags=strings(configure["cflags"], "configure.cflags"),
+            opt=str(configure["opt"]),
             config_site=table(configure["site"], "configure.site"),
+            musl_config_site=table(data["musl"]["site"], "musl.site"),
+            musl_cflags=strings(data["musl"]["cflags"], "musl.cflags"),
+            musl_patches=tuple(
+                (str(item["file"]), str(item["old"]), str(item["new"]))
+                for item in data["musl"]["patches"]
+            ),
             prune_paths=strings(data["prune"]["paths"], "prune.paths"),
             prune_globs=strings(data["prune"]["globs"], "prune.globs"),
         )
@@ -104,21 +116,17 @@ def plan_target(version: str, arch: str, libc: Libc, recipe: Recipe) -> PythonTa
     if row is None or not row.build or libc not in row.zig:
         msg = f"zigwheel builds no CPython for {arch} with {libc}"
         raise ConfigError(msg, hint="choose x86_64 or aarch64 (or another arch zigwheel builds)")
-    if libc is Libc.MUSL:
-        # Tried: zig's musl headers and libc stubs are musl 1.2.5, Debian's runtime is 1.2.3,
-        # and the stdlib modules built against them need symbols 1.2.3 lacks.
-        msg = "a musl CPython for test roots is not built yet"
-        raise ConfigError(
-            msg, hint="zig's musl (1.2.5) is newer than Debian's musl runtime (1.2.3); "
-            "musllinux wheels are checked but not run",
-        )  # fmt: skip
-    glibc = max(row.zig_min_glibc, _OLDEST_GLIBC)
     zig_triple = row.zig[libc]
+    if libc is Libc.MUSL:
+        zig_target = zig_triple  # musl has no version in zig's triple: it is 1.2.x
+    else:
+        glibc = max(row.zig_min_glibc, _OLDEST_GLIBC)
+        zig_target = f"{zig_triple}.{glibc[0]}.{glibc[1]}"
     return PythonTarget(
         version=version,
         arch=row.name,
         libc=libc,
-        zig_target=f"{zig_triple}.{glibc[0]}.{glibc[1]}",
+        zig_target=zig_target,
         gnu_host=zig_triple,
         release=release,
     )
@@ -133,8 +141,12 @@ def shim_scripts(zig: Sequence[str], target: PythonTarget, cflags: Sequence[str]
     """
     zig_words = " ".join(shlex.quote(word) for word in zig)
     flags = " ".join(shlex.quote(flag) for flag in cflags)
+    cc = f"{zig_words} cc -target {target.zig_target}"
     return {
-        "cc": f'#!/bin/sh\nexec {zig_words} cc -target {target.zig_target} {flags} "$@"\n',
+        # setup.py reads the compiler's include folders from `-E -v -`, and zig's answer for
+        # stdin is the build machine's (/usr/include): the target's headers come first anyway.
+        "cc": f'#!/bin/sh\nif [ "$*" = "-E -v -" ]; then exec {cc} -E -; fi\n'
+              f'exec {cc} {flags} "$@"\n',
         "ar": f'#!/bin/sh\nexec {zig_words} ar "$@"\n',
         "ranlib": f'#!/bin/sh\nexec {zig_words} ranlib "$@"\n',
         "readelf": "#!/bin/sh\nexit 1\n",
@@ -142,9 +154,17 @@ def shim_scripts(zig: Sequence[str], target: PythonTarget, cflags: Sequence[str]
     }
 
 
-def config_site(recipe: Recipe) -> str:
+def config_site(recipe: Recipe, libc: Libc = Libc.GLIBC) -> str:
     """The CONFIG_SITE file: answers configure cannot get by running target programs."""
-    return "".join(f"{key}={value}\n" for key, value in recipe.config_site.items())
+    answers = dict(recipe.config_site)
+    if libc is Libc.MUSL:
+        answers.update(recipe.musl_config_site)
+    return "".join(f"{key}={value}\n" for key, value in answers.items())
+
+
+def target_cflags(recipe: Recipe, libc: Libc) -> tuple[str, ...]:
+    """The flags every compile and link of the build gets."""
+    return (*recipe.cflags, *(recipe.musl_cflags if libc is Libc.MUSL else ()))
 
 
 def configure_argv(
@@ -161,10 +181,14 @@ def configure_argv(
     ]
 
 
-def build_env(env: Mapping[str, str], *, shims: Path, deps: Path, site: Path) -> dict[str, str]:
+def build_env(
+    env: Mapping[str, str], *, shims: Path, deps: Path, site: Path, opt: str
+) -> dict[str, str]:
     """The environment of configure and make: the shims first on PATH, zlib's folders."""
-    out = {key: value for key, value in env.items() if not key.startswith(("PYTHON", "CFLAGS"))}
+    dropped = ("PYTHON", "CFLAGS", "CPPFLAGS", "LDFLAGS", "OPT", "MAKEFLAGS")
+    out = {key: value for key, value in env.items() if not key.startswith(dropped)}
     out.update({
+        "OPT": opt,
         "PATH": f"{shims}{os.pathsep}{env.get('PATH', os.defpath)}",
         "CC": str(shims / "cc"),
         "AR": str(shims / "ar"),
@@ -283,12 +307,12 @@ def _build_into(
     shims, deps = work / "bin", work / "deps"
     for folder in (shims, deps / "include", deps / "lib"):
         folder.mkdir(parents=True)
-    for name, text in shim_scripts(zig, target, recipe.cflags).items():
+    for name, text in shim_scripts(zig, target, target_cflags(recipe, target.libc)).items():
         (shims / name).write_text(text)
         (shims / name).chmod(0o755)
     site = work / "config.site"
-    site.write_text(config_site(recipe))
-    run_env = build_env(env, shims=shims, deps=deps, site=site)
+    site.write_text(config_site(recipe, target.libc))
+    run_env = build_env(env, shims=shims, deps=deps, site=site, opt=recipe.opt)
 
     progress(f"building zlib for {target.zig_target}")
     zlib_dir = _unpack(sources.zlib, work)
@@ -303,6 +327,8 @@ def _build_into(
         shutil.copy2(zlib_dir / header, deps / "include" / header)
 
     source = _unpack(sources.python, work)
+    if target.libc is Libc.MUSL:
+        _patch(source, recipe.musl_patches)
     full_version = _full_version(source)
     build_triple = _build_triple(source, run_env)
     progress(f"configuring CPython {full_version} for {target.zig_target}")
@@ -310,8 +336,9 @@ def _build_into(
                                       build_triple=build_triple, recipe=recipe),
           cwd=source, env=run_env)  # fmt: skip
     progress(f"compiling CPython {full_version} ({jobs} jobs; a few minutes)")
+    started = time.monotonic()
     _step("make", ["make", f"-j{jobs}"], cwd=source, env=run_env)
-    progress("installing it")
+    progress(f"compiled in {time.monotonic() - started:.0f} s; installing it")
     image = out / "image"
     _step("make altinstall", ["make", "altinstall", f"DESTDIR={image}"], cwd=source, env=run_env)
     prefix = image / PREFIX.lstrip("/")
@@ -360,6 +387,16 @@ def _unpack(tarball: Path, into: Path) -> Path:
         except TypeError:  # Python before 3.11.4 / 3.10.12: no filter argument
             archive.extractall(into)  # a verified Debian source tarball
     return into / tops.pop()
+
+
+def _patch(source: Path, patches: Sequence[tuple[str, str, str]]) -> None:
+    """Apply the recipe's text replacements; one whose text is absent (fixed upstream) is
+    skipped."""
+    for name, old, new in patches:
+        path = source / name
+        text = path.read_text()
+        if old in text:
+            path.write_text(text.replace(old, new))
 
 
 def _full_version(source: Path) -> str:

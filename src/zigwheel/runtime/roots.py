@@ -333,7 +333,9 @@ def probe_script() -> str:
         "if not libc and sys.platform.startswith('linux'):\n"
         "    try:\n        maps = open('/proc/self/maps').read()\n"
         "    except OSError:\n        maps = ''\n"
-        "    if '/ld-musl-' in maps or '/libc.musl-' in maps:\n        libc = 'musl'\n"
+        # (Debian's musl loader is a link to .../<triplet>-linux-musl/libc.so, mapped as such)
+        "    if '/ld-musl-' in maps or '/libc.musl-' in maps or '-linux-musl/libc.so' in maps:\n"
+        "        libc = 'musl'\n"
         # A Python built without OpenSSL (zigwheel's own, for old-glibc roots) cannot fetch
         # from an https index: the host's pip downloads for it.
         "try:\n    import ssl\n    has_ssl = True\n"

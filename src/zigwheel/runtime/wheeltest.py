@@ -12,7 +12,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.parser import HeaderParser
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -53,7 +53,16 @@ _NO_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^']+)'")
 # package of its own (not in a root), and pip < 3.10 wants it unless told to use sysconfig.
 _PIP_FROM_WHEEL = (
     "import runpy, sys, sysconfig; sysconfig._PIP_USE_SYSCONFIG = True; "
-    "sys.path.insert(0, sys.argv.pop(1)); "
+    "sys.path.insert(0, sys.argv.pop(1))\n"
+    # A musl root's pip asks the loader its Python names (/lib/ld-musl-...) for musl's version;
+    # before the root is sealed that path is the host's, so zigwheel names how to run it.
+    "import os\n"
+    "if os.environ.get('ZIGWHEEL_MUSL_LOADER'):\n"
+    "    import functools, json, subprocess\n"
+    "    from pip._vendor.packaging import _musllinux as musl\n"
+    "    loader = json.loads(os.environ['ZIGWHEEL_MUSL_LOADER'])\n"
+    "    musl._get_musl_version = functools.lru_cache(lambda executable: musl._parse_musl_version("
+    "subprocess.run(loader, stderr=subprocess.PIPE, text=True, check=False).stderr))\n"
     "runpy.run_module('pip', run_name='__main__', alter_sys=True)"
 )
 _SITECUSTOMIZE_PIP = "import sysconfig\nsysconfig._PIP_USE_SYSCONFIG = True\n"
@@ -788,7 +797,10 @@ def _root_install(
                                  cache=cache, deadline=deadline)  # fmt: skip
     argv = runner.command("-c", _PIP_FROM_WHEEL, str(pip), "install", "-q", *offline, "--target",
                           str(site), str(pip), *what, *install.requires)  # fmt: skip
-    done = _step(argv, env=_pip_env(runner.env, env, cache), cwd=work, deadline=deadline)
+    pip_env = _pip_env(runner.env, env, cache)
+    if python.libc == "musl":
+        pip_env["ZIGWHEEL_MUSL_LOADER"] = json.dumps(musl_loader_command(runner))
+    done = _step(argv, env=pip_env, cwd=work, deadline=deadline)
     if done.returncode != 0:
         raise _pip_failed(" ".join([*what, *install.requires]) or wheel.name, done, argv)
     if python.version < (3, 10):
@@ -796,6 +808,17 @@ def _root_install(
         # by a .pth file where the folder is a site folder (sealed), else by sitecustomize.
         (site / "zigwheel-pip.pth").write_text(_SITECUSTOMIZE_PIP.replace("\n", "; ", 1))
         (site / "sitecustomize.py").write_text(_SITECUSTOMIZE_PIP)
+
+
+def musl_loader_command(runner: roots.PythonRunner) -> list[str]:
+    """How to run the root's musl loader from the host (it prints musl's version): its own
+    path resolved inside the root, under the runner's qemu-user for another architecture."""
+    if runner.root is None:
+        return []
+    python = roots.find_root_python(runner.root)
+    interpreter = roots.read_elf_info(python).interpreter or ""
+    loader = str(roots.resolve_in_root(runner.root, interpreter))
+    return [*runner.argv[:-1], loader] if runner.kind == "qemu" else [loader]
 
 
 def _host_download(
@@ -809,10 +832,14 @@ def _host_download(
     tags = [f"--platform={tag}" for tag in linux_platforms(python.arch, python.libc)]
     version = f"{python.version[0]}.{python.version[1]}"
     abi = f"cp{python.version[0]}{python.version[1]}"
+    # The same tags for both pips: the root's pip then never asks the interpreter for them
+    # (for musl that runs the root's loader by its path inside the root, before sealing).
+    tag_options = [
+        "--only-binary=:all:", f"--python-version={version}", "--implementation=cp",
+        f"--abi={abi}", "--abi=abi3", "--abi=none", *tags,
+    ]  # fmt: skip
     argv: list[str | Path] = [
-        sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "--dest", wheelhouse,
-        f"--python-version={version}", "--implementation=cp", f"--abi={abi}", "--abi=abi3",
-        "--abi=none", *tags, *specs,
+        sys.executable, "-m", "pip", "download", "-q", "--dest", wheelhouse, *tag_options, *specs,
     ]  # fmt: skip
     done = _step(argv, env=_pip_env(env, env, cache), cwd=work, deadline=deadline)
     if done.returncode != 0:
@@ -822,7 +849,7 @@ def _host_download(
             "downloads wheels for it: only binary wheels can be used"
         )
         raise error
-    return ["--no-index", f"--find-links={wheelhouse}"]
+    return ["--no-index", f"--find-links={wheelhouse}", *tag_options]
 
 
 def _prepare(
@@ -1023,8 +1050,9 @@ def pick_cached_root(wheel: WheelFacts, roots_dir: Path | None) -> Path | None:
 
 
 def _root_facts(marker: Mapping[str, Any], arch: str) -> PythonFacts:
-    return PythonFacts(_marker_python(marker), "cpython", str(marker.get("glibc", "")), arch,
-                       "", "")  # fmt: skip
+    # A musl root's marker says "libc": "musl" (its "glibc" is what `root list` shows)
+    libc = str(marker.get("libc") or marker.get("glibc", ""))
+    return PythonFacts(_marker_python(marker), "cpython", libc, arch, "", "")
 
 
 def pick_python_root(wheel: WheelFacts, root: Path) -> Path | None:
@@ -1047,6 +1075,7 @@ def pick_python_root(wheel: WheelFacts, root: Path) -> Path | None:
 def python_root_hint(wheel: WheelFacts, root: Path) -> str:
     """"; a CPython X.Y root would serve: ..." when zigwheel can build a Python for the wheel
     on this root's release, else ""."""
+    from zigwheel.platforms import Libc  # noqa: PLC0415
     from zigwheel.runtime.cpython import load_recipe as python_recipe  # noqa: PLC0415
     from zigwheel.runtime.python_root import build_command  # noqa: PLC0415
 
@@ -1056,10 +1085,10 @@ def python_root_hint(wheel: WheelFacts, root: Path) -> str:
         return ""
     for version in python_recipe().sources:
         major, minor = (int(part) for part in version.split("."))
-        facts = PythonFacts((major, minor), "cpython", str(marker.get("glibc", "")),
-                            str(marker.get("arch", "")), "", "")  # fmt: skip
+        facts = replace(_root_facts(marker, str(marker.get("arch", ""))), version=(major, minor))
         if incompatibility(wheel, facts) is None:
-            command = build_command(version, release, debian_arch)
+            libc = Libc.MUSL if facts.libc == "musl" else Libc.GLIBC
+            command = build_command(version, release, debian_arch, libc)
             return f"; a CPython {version} root would serve: build it with `{command}`"
     return ""
 
@@ -1197,7 +1226,10 @@ def no_root_reason(wheel: WheelFacts, roots_dir: Path | None) -> str:
             serving.append(release)
     have = f"cached for {arch}: {', '.join(cached)}, none fits the wheel" if cached else (
         f"no cached root for {arch}")
-    if serving:
+    musl = _musl_root_fix(wheel, arch, debian_arch)
+    if musl:
+        fix = musl
+    elif serving:
         release = SUGGESTED_RELEASE if SUGGESTED_RELEASE in serving else serving[-1]
         version = ".".join(map(str, RELEASE_PYTHONS[release]))
         fix = (f"Debian {release} {debian_arch} (Python {version}) would serve: build it with "
@@ -1205,6 +1237,24 @@ def no_root_reason(wheel: WheelFacts, roots_dir: Path | None) -> str:
     else:
         fix = f"no Debian release zigwheel knows has a Python for {wheel.path.name}"
     return f"{arch}: not tested, no --root given; {have}; {fix}"
+
+
+def _musl_root_fix(wheel: WheelFacts, arch: str, debian_arch: str) -> str:
+    """For a musllinux wheel: the `zigwheel root python --libc musl` command whose root would
+    load it, or ""."""
+    from zigwheel.platforms import Libc  # noqa: PLC0415
+    from zigwheel.runtime.cpython import load_recipe as python_recipe  # noqa: PLC0415
+    from zigwheel.runtime.python_root import DEFAULT_RELEASE, build_command  # noqa: PLC0415
+
+    if not any(tag.platform.startswith("musllinux_") for tag in wheel.tags):
+        return ""
+    for version in python_recipe().sources:
+        major, minor = (int(part) for part in version.split("."))
+        if incompatibility(wheel, PythonFacts((major, minor), "cpython", "musl", arch, "", "")):
+            continue
+        command = build_command(version, DEFAULT_RELEASE[Libc.MUSL], debian_arch, Libc.MUSL)
+        return f"a musl root with CPython {version} would serve: build it with `{command}`"
+    return ""
 
 
 # The python3 and glibc of each Debian release zigwheel builds roots of.

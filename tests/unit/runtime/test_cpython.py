@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -78,23 +79,39 @@ def test_recipe_targets_the_oldest_glibc_for_each_arch() -> None:
     assert arm.zig_target == "aarch64-linux-gnu.2.17"
 
 
-def test_versions_and_libcs_not_built_say_so_with_the_reason() -> None:
+def test_versions_and_arches_not_built_say_so_with_the_way_out() -> None:
     recipe = cpython.load_recipe()
     with pytest.raises(ConfigError, match=r"builds no CPython 2\.7") as info:
         cpython.plan_target("2.7", "x86_64", Libc.GLIBC, recipe)
     assert "3.11" in (info.value.hint or "")
-    with pytest.raises(ConfigError, match="musl CPython") as info:
-        cpython.plan_target("3.11", "x86_64", Libc.MUSL, recipe)
-    assert "1.2.3" in (info.value.hint or "")
     with pytest.raises(ConfigError, match="no CPython for sparc"):
         cpython.plan_target("3.11", "sparc", Libc.GLIBC, recipe)
+
+
+def test_a_musl_build_declares_what_musl_1_2_3_lacks_and_links_dynamically() -> None:
+    recipe = cpython.load_recipe()
+    target = cpython.plan_target("3.11", "aarch64", Libc.MUSL, recipe)
+    assert (target.zig_target, target.gnu_host) == ("aarch64-linux-musl", "aarch64-linux-musl")
+    assert target.name == "cpython3.11-aarch64-linux-musl"
+    musl_site, glibc_site = cpython.config_site(recipe, Libc.MUSL), cpython.config_site(recipe)
+    for function in ("preadv2", "pwritev2"):  # musl 1.2.5 (zig's headers), not 1.2.3
+        assert f"ac_cv_func_{function}=no\n" in musl_site
+        assert function not in glibc_site
+    assert "-dynamic" in cpython.target_cflags(recipe, Libc.MUSL)
+    assert "-dynamic" not in cpython.target_cflags(recipe, Libc.GLIBC)
+    assert python_root.python_root_name("bookworm", "arm64", "3.11", Libc.MUSL) == (
+        "musl-bookworm-arm64-cpython3.11"
+    )
+    assert python_root.build_command("3.11", "bookworm", "arm64", Libc.MUSL) == (
+        "zigwheel root python 3.11 --libc musl --release bookworm --arch arm64"
+    )
 
 
 def test_shims_call_zig_for_the_target_and_answer_no_for_host_probes(tmp_path: Path) -> None:
     recipe = cpython.load_recipe()
     target = cpython.plan_target("3.11", "x86_64", Libc.GLIBC, recipe)
     shims = cpython.shim_scripts(["/opt/zig dir/zig"], target, recipe.cflags)
-    assert shims["cc"].splitlines()[1] == (
+    assert shims["cc"].splitlines()[-1] == (
         "exec '/opt/zig dir/zig' cc -target x86_64-linux-gnu.2.17 -Wno-date-time -w \"$@\""
     )
     for name in ("readelf", "dpkg-architecture"):
@@ -153,3 +170,41 @@ def test_the_marker_names_the_built_python_before_the_debian_one(tmp_path: Path)
     assert roots.find_root_python(tmp_path) == tmp_path / "usr/bin/python3"
     (tmp_path / roots.MARKER).write_text(json.dumps({"python_path": "usr/local/bin/python3.11"}))
     assert roots.find_root_python(tmp_path) == tmp_path / "usr/local/bin/python3.11"
+
+
+def test_the_cc_shim_hides_the_build_machines_include_folders_from_setup_py(
+    tmp_path: Path,
+) -> None:
+    """setup.py adds every folder `$CC -E -v -` lists to each module's -I flags; zig lists the
+    build machine's /usr/include there, whose glibc headers broke the musl modules."""
+    from zigwheel.toolchain.zig import locate_zig  # noqa: PLC0415
+
+    zig = locate_zig(dict(os.environ)).command
+    recipe = cpython.load_recipe()
+    target = cpython.plan_target("3.11", "x86_64", Libc.MUSL, recipe)
+    cc = tmp_path / "cc"
+    cc.write_text(cpython.shim_scripts(zig, target, recipe.cflags)["cc"])
+    cc.chmod(0o755)
+    asked = subprocess.run([str(cc), "-E", "-v", "-"], input="", capture_output=True, text=True,
+                           check=True, env={**os.environ, "LC_ALL": "C"})  # fmt: skip
+    assert "/usr/include" not in asked.stdout + asked.stderr
+    # Any other call is zig's compiler for the target: a musl program, linked dynamically.
+    (tmp_path / "m.c").write_text("#include <stdio.h>\nint main(void){puts(\"m\");return 0;}\n")
+    subprocess.run([str(cc), *cpython.target_cflags(recipe, Libc.MUSL), "m.c", "-o", "m"],
+                   cwd=tmp_path, check=True, capture_output=True)  # fmt: skip
+    info = roots.read_elf_info(tmp_path / "m")
+    assert info.interpreter == "/lib/ld-musl-x86_64.so.1"
+
+
+def test_a_musllinux_wheel_without_a_musl_root_names_the_command_that_builds_one(
+    tmp_path: Path,
+) -> None:
+    wheel = _wheel(tmp_path, "m-1-cp39-abi3-musllinux_1_2_aarch64.whl")
+    reason = wheeltest.no_root_reason(wheel, tmp_path / "roots")
+    assert reason.endswith(
+        "a musl root with CPython 3.11 would serve: build it with "
+        "`zigwheel root python 3.11 --libc musl --release bookworm --arch arm64`"
+    ), reason
+    # A glibc wheel is still sent to a Debian root.
+    glibc = _wheel(tmp_path, "m-1-cp39-abi3-manylinux_2_17_aarch64.whl")
+    assert "zigwheel root debian" in wheeltest.no_root_reason(glibc, tmp_path / "roots")
