@@ -147,15 +147,22 @@ def run_plan(
     return BuildResult(plan=chosen, wheels=tuple(build_wheels(chosen, environment, progress)))
 
 
-def check(paths: Sequence[PathLike], *, limits: Limits | None = None) -> list[WheelReport]:
+def check(
+    paths: Sequence[PathLike], *, limits: Limits | None = None, jobs: int | None = 1
+) -> list[WheelReport]:
     """Check wheels without unpacking them: one report per wheel, folders give their wheels.
 
-    A wheel that cannot be read is a report whose policy is ``unknown``, not an exception.
+    A wheel that cannot be read is a report whose policy is ``unknown``, not an exception. The
+    reports come in the order of ``paths``. ``jobs=None`` checks several wheels in worker
+    processes, one per CPU (spawned: a calling script needs the ``if __name__ == "__main__":``
+    guard); the default checks them one by one in this process.
     """
     from zigwheel.compliance.analysis import check_paths  # noqa: PLC0415
     from zigwheel.compliance.archive import DEFAULT_LIMITS  # noqa: PLC0415
 
-    return check_paths([Path(path) for path in paths], limits=limits or DEFAULT_LIMITS)
+    return check_paths(
+        [Path(path) for path in paths], limits=limits or DEFAULT_LIMITS, jobs=jobs
+    )
 
 
 TestEvent = Callable[[str, Path], None]

@@ -6,11 +6,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from zigwheel.compliance.archive import DEFAULT_LIMITS, Limits, WheelArchive, parse_wheel_name
+from zigwheel.compliance.batch import check_files, worker_count
 from zigwheel.compliance.evaluate import evaluate_ladders
 from zigwheel.compliance.findings import ErrorDetail, Finding, FindingKind, PathDetail
 from zigwheel.compliance.judge import judge_claims, offending_symbols
 from zigwheel.compliance.policy import GLIBC, PlatformTag, ladder, parse_platform_tag
-from zigwheel.compliance.read import Elf, WheelContent, read_wheel
+from zigwheel.compliance.read import Elf, MemberLock, WheelContent, read_wheel
 from zigwheel.compliance.report import (
     JSON_VERSION,
     PURE_POLICY,
@@ -33,18 +34,42 @@ from zigwheel.errors import UnreadableInputError
 from zigwheel.output import expand_folders
 
 
-def check_paths(paths: Sequence[Path], *, limits: Limits = DEFAULT_LIMITS) -> list[WheelReport]:
-    """Check every wheel given; a folder gives the wheels directly inside it (output's rule)."""
+def check_paths(
+    paths: Sequence[Path], *, limits: Limits = DEFAULT_LIMITS, jobs: int | None = 1
+) -> list[WheelReport]:
+    """Check every wheel given; a folder gives the wheels directly inside it (output's rule).
+
+    The reports come in the order of the inputs. ``jobs`` caps the processes checking wheels at
+    once: 1 checks them one by one in this process; None starts a worker per CPU (beside this
+    process) when there are several wheels and enough bytes of them to pay for the workers.
+    Workers are spawned, so on any system a script calling this with ``jobs`` other than 1
+    needs the ``if __name__ == "__main__":`` guard of multiprocessing.
+    """
+    inputs = expand_folders(paths)
+    reports: list[WheelReport | None] = [
+        _unreadable(path, FindingKind.NO_WHEELS_IN_FOLDER) if path.is_dir() else None
+        for path in inputs
+    ]
+    # Only a file that can be a wheel goes to a worker: every other input is a report at once.
+    files = [i for i, path in enumerate(inputs) if reports[i] is None and path.is_file()]
+    workers = worker_count([inputs[i].stat().st_size for i in files], jobs)
+    if workers:
+        checked = check_files([inputs[i] for i in files], limits, workers, check_file)
+        for index, report in zip(files, checked):
+            reports[index] = report
     return [
-        _unreadable(path, FindingKind.NO_WHEELS_IN_FOLDER)
-        if path.is_dir()
-        else check_wheel(path, limits=limits)
-        for path in expand_folders(paths)
+        report if report is not None else check_wheel(path, limits=limits)
+        for path, report in zip(inputs, reports)
     ]
 
 
 def check_wheel(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> WheelReport:
     """Check one wheel. Never raises for a bad file: the problem is in the report."""
+    return check_file(path, limits, None)
+
+
+def check_file(path: Path, limits: Limits, lock: MemberLock | None) -> WheelReport:
+    """``check_wheel``, inflating members over 256 MiB under ``lock`` (shared by processes)."""
     if not path.exists():  # before the name: `check dist` with no dist folder is not a name issue
         return _unreadable(path, FindingKind.NO_SUCH_PATH)
     try:
@@ -56,7 +81,7 @@ def check_wheel(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> WheelReport:
         return _unreadable(path, FindingKind.NOT_A_FILE, claimed=claimed)
     try:
         with WheelArchive(path, limits=limits) as archive:
-            content = read_wheel(archive)
+            content = read_wheel(archive, lock)
     except UnreadableInputError as err:
         return _unreadable(path, FindingKind.WHEEL_UNREADABLE, claimed=claimed, error=str(err))
     return _Verdict(path, claimed, content, name.pythons).report()

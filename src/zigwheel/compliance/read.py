@@ -9,7 +9,9 @@ import posixpath
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from zigwheel.compliance.archive import RecordEntry, WheelArchive, unsafe_member_name
 from zigwheel.compliance.elf import ElfInfo, is_elf, module_init_names, parse_elf
@@ -24,6 +26,9 @@ _BIG_MEMBER = 256 << 20
 _HASHES = frozenset({"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512", "blake2b"})
 # Members a RECORD cannot list: itself is listed without a hash, its signatures not at all.
 _UNLISTED_OK = ("RECORD.jws", "RECORD.p7s")
+# What a member over 256 MiB is inflated under: a thread lock, or a process lock shared by the
+# processes checking several wheels at once (compliance.batch).
+MemberLock = AbstractContextManager[Any]
 
 
 @dataclass(frozen=True)
@@ -123,7 +128,7 @@ def _algorithm(entry: RecordEntry | None) -> str | None:
 def parse_member(
     archive: WheelArchive,
     member: str,
-    lock: threading.Lock | None = None,
+    lock: MemberLock | None = None,
     entry: RecordEntry | None = None,
 ) -> _Member:
     """Inflate one member once: check it against its RECORD row, parse it if it is an ELF file.
@@ -160,17 +165,21 @@ def parse_member(
     return _Member(Elf(member, info, extension=True, py_major=init[info.python_init]), record)
 
 
-def _loader(archive: WheelArchive) -> Callable[[tuple[str, RecordEntry | None]], _Member]:
-    lock = threading.Lock()
-
+def _loader(
+    archive: WheelArchive, lock: MemberLock
+) -> Callable[[tuple[str, RecordEntry | None]], _Member]:
     def load(item: tuple[str, RecordEntry | None]) -> _Member:
         return parse_member(archive, item[0], lock, item[1])
 
     return load
 
 
-def read_wheel(archive: WheelArchive) -> WheelContent:
-    """Every member of the wheel read once and checked against RECORD; the ELF ones parsed."""
+def read_wheel(archive: WheelArchive, lock: MemberLock | None = None) -> WheelContent:
+    """Every member of the wheel read once and checked against RECORD; the ELF ones parsed.
+
+    A member over 256 MiB is inflated only while holding ``lock`` (one of this call's own when
+    None): memory holds one such member at a time among all who share the lock.
+    """
     findings: list[Finding] = []
     readable = True
     members = _members(archive, findings)
@@ -178,7 +187,7 @@ def read_wheel(archive: WheelArchive) -> WheelContent:
     # keep RECORD order, which decides the architecture and libc like auditwheel.
     workers = min(_WORKERS, len(members)) or 1
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(_loader(archive), members))
+        results = list(pool.map(_loader(archive, lock or threading.Lock()), members))
     elves: list[Elf] = []
     for (member, _entry), loaded in zip(members, results):
         findings.extend(loaded.findings)
@@ -191,4 +200,4 @@ def read_wheel(archive: WheelArchive) -> WheelContent:
     return WheelContent(tuple(elves), frozenset(archive.directories()), tuple(findings), readable)
 
 
-__all__ = ["Elf", "WheelContent", "parse_member", "read_wheel"]
+__all__ = ["Elf", "MemberLock", "WheelContent", "parse_member", "read_wheel"]
