@@ -343,11 +343,6 @@ def _build_into(
     _step("make altinstall", ["make", "altinstall", f"DESTDIR={image}"], cwd=source, env=run_env)
     prefix = image / PREFIX.lstrip("/")
     _prune(prefix, target.version, recipe)
-    missing = _missing_modules(source, ("zlib", "_json", "_struct", "_sha256", "select", "math"))
-    if missing:
-        msg = f"CPython {full_version} for {target.zig_target} built without {', '.join(missing)}"
-        hint = "pip needs these modules; the build's output says why"
-        raise CommandFailedError(msg, command=["make"], returncode=1, hint=hint)
     shutil.rmtree(work)
     for child in image.iterdir():
         child.rename(out / child.name)
@@ -424,18 +419,6 @@ def _prune(prefix: Path, version: str, recipe: Recipe) -> None:
     for pattern in recipe.prune_globs:
         for path in prefix.glob(pattern.format(v=version)):
             path.unlink()
-
-
-def _missing_modules(source: Path, needed: Sequence[str]) -> list[str]:
-    """Which of the ``needed`` extension modules the build did not produce (setup.py's folder
-    for 3.9 to 3.11, Modules/ with make's own builds from 3.12 on); built-in ones count."""
-    setup = source / "Modules" / "Setup.bootstrap"
-    builtin_text = setup.read_text() if setup.is_file() else ""
-    config = source / "Modules" / "config.c"
-    builtin_text += config.read_text() if config.is_file() else ""
-    built = {path.name.split(".")[0] for path in source.glob("build/lib.*/*.so")}
-    built |= {path.name.split(".")[0] for path in (source / "Modules").glob("*.so")}
-    return [name for name in needed if name not in built and f"PyInit_{name}" not in builtin_text]
 
 
 __all__ = [

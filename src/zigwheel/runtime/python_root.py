@@ -36,15 +36,18 @@ def build_command(version: str, release: str, debian_arch: str, libc: Libc = Lib
     return f"zigwheel root python {version}{musl} --release {release} --arch {debian_arch}"
 
 
-# Imports every extension module of the stdlib: a symbol the root's libc lacks fails here.
+# Imports every extension module of the stdlib (a symbol the root's libc lacks fails here),
+# and the modules pip needs, which a build may have skipped for want of a header.
 _IMPORT_ALL = (
     "import importlib, json, pathlib, sysconfig\n"
     "folder = pathlib.Path(sysconfig.get_path('platstdlib')) / 'lib-dynload'\n"
     "failed = {}\n"
-    "for path in sorted(folder.glob('*.so')):\n"
-    "    name = path.name.split('.')[0]\n"
+    "names = [path.name.split('.')[0] for path in sorted(folder.glob('*.so'))]\n"
+    "for name in [*names, 'zlib', 'json', 'hashlib', 'select', 'socket', 'math', 'struct']:\n"
     "    try:\n        importlib.import_module(name)\n"
-    "    except Exception as err:\n        failed[name] = str(err)\n"
+    "    except Exception as err:\n        failed[name] = str(err) or type(err).__name__\n"
+    "if 'hashlib' not in failed and 'sha256' not in importlib.import_module('hashlib')"
+    ".algorithms_available:\n    failed['hashlib'] = 'no sha256'\n"
     "print(json.dumps({'imported': len(list(folder.glob('*.so'))) - len(failed),"
     " 'failed': failed}))\n"
 )
