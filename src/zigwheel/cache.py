@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import platformdirs
@@ -80,6 +81,27 @@ def atomic_write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def staged_folder(dest: Path, *, replace: bool = False) -> Iterator[Path]:
+    """A new empty folder beside ``dest`` to fill; renamed to ``dest`` when the block ends,
+    removed whatever happens, so readers see no folder or a whole one, never a part.
+
+    ``replace`` removes a ``dest`` that exists first; otherwise the rename fails with OSError
+    unless ``dest`` is missing or empty (another process finishing first is the caller's case).
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
+    staging.chmod(0o755)  # as mkdir would make it: mkdtemp makes it private
+    try:
+        yield staging
+        if replace and dest.exists():
+            shutil.rmtree(dest)
+        staging.rename(dest)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def clean_cache(root: Path) -> list[Path]:

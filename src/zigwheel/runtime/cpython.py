@@ -7,7 +7,6 @@ import os
 import shlex
 import shutil
 import tarfile
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from zigwheel import _proc
+from zigwheel.cache import staged_folder
 from zigwheel.errors import CacheError, CommandFailedError, ConfigError, DataError, ToolchainError
 from zigwheel.platforms import Libc, lookup
 from zigwheel.resources import data_dir, load_toml
@@ -270,23 +270,21 @@ def build_python(
     if shutil.which("make", path=env.get("PATH", os.defpath)) is None:
         msg = "make is needed to build CPython and was not found on PATH"
         raise ToolchainError(msg, hint="install make (Debian/Ubuntu: apt-get install make)")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
+    renaming = False
     try:
-        built = _build_into(target, staging, sources=sources, zig=zig, env=env, recipe=recipe,
-                            build_python_exe=build_python_exe, progress=progress,
-                            jobs=jobs or os.cpu_count() or 2)  # fmt: skip
-        try:
-            staging.rename(dest)
-        except OSError as err:
-            finished = read_built(dest)
-            if finished is not None:  # another process finished the same build first
-                return finished
-            msg = f"cannot move the built Python to {dest}: {err}"
-            raise CacheError(msg, hint="check the cache folder's permissions") from err
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        with staged_folder(dest) as staging:
+            built = _build_into(target, staging, sources=sources, zig=zig, env=env, recipe=recipe,
+                                build_python_exe=build_python_exe, progress=progress,
+                                jobs=jobs or os.cpu_count() or 2)  # fmt: skip
+            renaming = True
+    except OSError as err:
+        if not renaming:
+            raise
+        finished = read_built(dest)
+        if finished is not None:  # another process finished the same build first
+            return finished
+        msg = f"cannot move the built Python to {dest}: {err}"
+        raise CacheError(msg, hint="check the cache folder's permissions") from err
     return BuiltPython(dest, built.version, built.full_version, built.zig_target, built.source,
                        from_cache=False)  # fmt: skip
 

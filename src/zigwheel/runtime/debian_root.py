@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from zigwheel.cache import staged_folder
 from zigwheel.errors import (
     CacheError,
     ConfigError,
@@ -123,7 +124,6 @@ def build_debian_root(
     kept under ``cache``; the root is assembled in a temporary sibling folder and renamed
     into place, so an interrupted build never leaves a half root at ``dest``.
     """
-    import tempfile  # noqa: PLC0415 - only this path needs it
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
 
@@ -142,15 +142,7 @@ def build_debian_root(
     mirror, release_info, signature = find_release(
         mirrors, release, keyrings=keyrings, env=env or {}
     )
-    index_file = debian.pick_packages_file(release_info, "main", debian_arch)
-    index_bytes = cached_download(
-        f"{mirror}/dists/{release}/{index_file.path}",
-        cache / "debian" / "indices",
-        sha256=index_file.sha256,
-        size=index_file.size,
-        suffix=PurePosixPath(index_file.path).suffix,
-    )
-    index = debian.parse_packages(debian.decompress(index_bytes, index_file.path).decode())
+    index = packages_index(mirror, release, release_info, debian_arch, cache)
     version = python or _default_python(index)
     seeds = ["libc6", f"python{version}-minimal", f"libpython{version}-stdlib", *recipe.extra]
     packages = debian.resolve(index, [*seeds, *extra_packages], recipe.skip)
@@ -167,41 +159,36 @@ def build_debian_root(
     dest.parent.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         debs = list(pool.map(download, packages))
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
+    built = BuiltRoot(
+        path=dest,
+        release=release,
+        debian_arch=debian_arch,
+        arch=recipe.arches[debian_arch],
+        python=version,
+        glibc=_glibc_of(packages),
+        signature=signature,
+        packages=tuple(f"{p.name}={p.version}" for p in packages),
+        from_cache=False,
+    )
+    document = {**built.to_json(), "codename": release_info.codename}
+    document.pop("path")
+    document.pop("from_cache")
     try:
-        for package, deb in zip(packages, debs):
-            debian.unpack_deb(deb, staging, what=f"{package.name}_{package.version}")
-        merged_usr_links(staging)  # trixie and later: /lib64/ld-... lives in /usr/lib64
-        find_root_python(staging)  # fails loudly if the recipe no longer yields a Python
-        built = BuiltRoot(
-            path=dest,
-            release=release,
-            debian_arch=debian_arch,
-            arch=recipe.arches[debian_arch],
-            python=version,
-            glibc=_glibc_of(packages),
-            signature=signature,
-            packages=tuple(f"{p.name}={p.version}" for p in packages),
-            from_cache=False,
-        )
-        document = {**built.to_json(), "codename": release_info.codename}
-        document.pop("path")
-        document.pop("from_cache")
-        (staging / MARKER).write_text(json.dumps(document, indent=2) + "\n")
-        staging.chmod(0o755)
-        if dest.exists():
-            dest.rmdir()  # empty (checked above); a concurrent build may have filled it since
-        staging.rename(dest)
+        # The rename replaces an empty dest (checked above); one a concurrent build filled
+        # since makes it fail, and that build's root is taken.
+        with staged_folder(dest) as staging:
+            for package, deb in zip(packages, debs):
+                debian.unpack_deb(deb, staging, what=f"{package.name}_{package.version}")
+            merged_usr_links(staging)  # trixie and later: /lib64/ld-... lives in /usr/lib64
+            find_root_python(staging)  # fails loudly if the recipe no longer yields a Python
+            (staging / MARKER).write_text(json.dumps(document, indent=2) + "\n")
+            staging.chmod(0o755)
     except OSError as err:
-        shutil.rmtree(staging, ignore_errors=True)
         finished = read_marker(dest)
         if finished is not None:  # another process finished the same root first
             return root_from_marker(dest, finished)
         msg = f"cannot assemble the root filesystem at {dest}: {err}"
         raise CacheError(msg, hint="check the folder's permissions and free space") from err
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return built
 
 
@@ -283,6 +270,22 @@ def _default_python(index: Mapping[str, Any]) -> str:
                     return str(version)
     msg = "cannot tell the release's default Python version from python3-minimal"
     raise ConfigError(msg, hint="pass --python 3.X")
+
+
+def packages_index(
+    mirror: str, release: str, release_info: debian.Release, debian_arch: str, cache: Path
+) -> dict[str, debian.Package]:
+    """The release's main Packages index for ``debian_arch``, verified against the signed
+    Release file's SHA256 and cached."""
+    index_file = debian.pick_packages_file(release_info, "main", debian_arch)
+    index_bytes = cached_download(
+        f"{mirror}/dists/{release}/{index_file.path}",
+        cache / "debian" / "indices",
+        sha256=index_file.sha256,
+        size=index_file.size,
+        suffix=PurePosixPath(index_file.path).suffix,
+    )
+    return debian.parse_packages(debian.decompress(index_bytes, index_file.path).decode())
 
 
 def cached_download(url: str, folder: Path, *, sha256: str, size: int, suffix: str) -> bytes:

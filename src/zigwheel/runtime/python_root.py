@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from zigwheel.cache import staged_folder
 from zigwheel.errors import CacheError, CommandFailedError, ConfigError
 from zigwheel.host import Host
 from zigwheel.platforms import Libc, registry
@@ -106,31 +106,25 @@ def compose_root(
     marker = read_marker(dest)
     if marker is not None and marker.get("cpython", {}).get("zig_target") == python.zig_target:
         return marker
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
     try:
-        shutil.rmtree(staging)
-        shutil.copytree(base, staging, symlinks=True)
-        prefix = cpython.PREFIX.lstrip("/")
-        shutil.copytree(python.path / prefix, staging / prefix, symlinks=True, dirs_exist_ok=True)
-        document = {
-            **base_marker,
-            "python": python.version,
-            "python_path": python.executable,
-            "cpython": {key: value for key, value in python.to_json().items()
-                        if key not in ("path", "from_cache")},
-        }  # fmt: skip
-        (staging / MARKER).write_text(json.dumps(document, indent=2) + "\n")
-        _import_everything(staging, python, env=env)
-        if dest.exists():
-            shutil.rmtree(dest)  # an older composition (another zig target)
-        staging.rename(dest)
+        # replace: an older composition (another zig target) gives way
+        with staged_folder(dest, replace=True) as staging:
+            shutil.copytree(base, staging, symlinks=True, dirs_exist_ok=True)
+            prefix = cpython.PREFIX.lstrip("/")
+            shutil.copytree(python.path / prefix, staging / prefix, symlinks=True,
+                            dirs_exist_ok=True)  # fmt: skip
+            document = {
+                **base_marker,
+                "python": python.version,
+                "python_path": python.executable,
+                "cpython": {key: value for key, value in python.to_json().items()
+                            if key not in ("path", "from_cache")},
+            }  # fmt: skip
+            (staging / MARKER).write_text(json.dumps(document, indent=2) + "\n")
+            _import_everything(staging, python, env=env)
     except OSError as err:
         msg = f"cannot assemble the root filesystem at {dest}: {err}"
         raise CacheError(msg, hint="check the folder's permissions and free space") from err
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     return document
 
 
@@ -166,12 +160,7 @@ def musl_base(
     mirror, release_info, signature = debian_root.find_release(
         mirrors, release, keyrings=keyrings, env=env
     )
-    index_file = debian.pick_packages_file(release_info, "main", debian_arch)
-    index_bytes = debian_root.cached_download(
-        f"{mirror}/dists/{release}/{index_file.path}", cache / "debian" / "indices",
-        sha256=index_file.sha256, size=index_file.size, suffix=Path(index_file.path).suffix,
-    )  # fmt: skip
-    index = debian.parse_packages(debian.decompress(index_bytes, index_file.path).decode())
+    index = debian_root.packages_index(mirror, release, release_info, debian_arch, cache)
     package = index.get(MUSL_PACKAGE)
     if package is None:
         msg = f"Debian {release} {debian_arch} has no {MUSL_PACKAGE} package"
@@ -180,27 +169,22 @@ def musl_base(
         f"{mirror}/{package.filename}", cache / "debian" / "debs", sha256=package.sha256,
         size=package.size, suffix=".deb",
     )
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
+    upstream = package.version.split(":")[-1].split("-")[0]
+    row = registry().by_debian(debian_arch)
+    document: dict[str, object] = {
+        "release": release, "debian_arch": debian_arch,
+        "arch": row.name if row else debian_arch,
+        # "glibc" is what `root list` shows; "libc" is what `zigwheel test` matches tags by
+        "libc": "musl", "glibc": f"musl {upstream}", "signature": signature,
+        "packages": [f"{package.name}={package.version}"],
+    }  # fmt: skip
     try:
-        debian.unpack_deb(deb, staging, what=f"{package.name}_{package.version}")
-        upstream = package.version.split(":")[-1].split("-")[0]
-        row = registry().by_debian(debian_arch)
-        document: dict[str, object] = {
-            "release": release, "debian_arch": debian_arch,
-            "arch": row.name if row else debian_arch,
-            # "glibc" is what `root list` shows; "libc" is what `zigwheel test` matches tags by
-            "libc": "musl", "glibc": f"musl {upstream}", "signature": signature,
-            "packages": [f"{package.name}={package.version}"],
-        }  # fmt: skip
-        (staging / MARKER).write_text(json.dumps(document, indent=2) + "\n")
-        staging.rename(dest)
+        with staged_folder(dest) as staging:
+            debian.unpack_deb(deb, staging, what=f"{package.name}_{package.version}")
+            (staging / MARKER).write_text(json.dumps(document, indent=2) + "\n")
     except OSError as err:
         msg = f"cannot assemble the musl root at {dest}: {err}"
         raise CacheError(msg, hint="check the folder's permissions and free space") from err
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     return document
 
 
