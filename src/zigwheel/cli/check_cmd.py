@@ -147,13 +147,25 @@ def check(
             show_default=False,
         ),
     ] = None,
+    jobs: Annotated[
+        Optional[int],  # noqa: UP045 - typer evaluates this annotation on Python 3.9
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Processes checking wheels at once, this one included (default: one per CPU "
+            "when there are several wheels; 1 checks them one by one).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Check wheels against the manylinux/musllinux policies."""
     from zigwheel.api import check as check_wheels  # noqa: PLC0415
     from zigwheel.compliance.analysis import reports_to_json  # noqa: PLC0415
 
-    # Several wheels are checked by one process per CPU: ELF parsing is pure Python.
-    reports = check_wheels(wheels, jobs=None)
+    # Several wheels are checked by one process per CPU unless --jobs says otherwise: ELF
+    # parsing is pure Python.
+    reports = check_wheels(wheels, jobs=jobs)
     if as_json:
         print_json(reports_to_json(reports))
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import logging
 import os
 import sys
 import threading
@@ -27,6 +28,8 @@ MIN_BATCH_BYTES = 32 << 20
 Check = Callable[[Path, Limits, Optional[MemberLock]], WheelReport]
 
 _worker_lock: ProcessLock | None = None  # a worker's copy of the shared big-member lock
+_LOCK_POLL_SECONDS = 0.2
+logger = logging.getLogger(__name__)
 
 
 def cpus() -> int:
@@ -79,34 +82,76 @@ def check_files(
     # Imported here: `zigwheel check` of one wheel never starts a process.
     import multiprocessing  # noqa: PLC0415
     from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+    from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
 
     context: BaseContext = multiprocessing.get_context(method or start_method())
     lock = context.Lock()
     order = collections.deque(sorted(range(len(files)), key=lambda i: -files[i].stat().st_size))
     reports: list[WheelReport | None] = [None] * len(files)
     running: dict[int, Future[WheelReport]] = {}
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_share_lock, initargs=(lock,)
-    ) as pool:
-        try:
-            while order:
-                # One wheel per worker at a time, the biggest left; this process checks the
-                # smallest left meanwhile, so a worker waits at most for a small wheel.
-                for index in [i for i, future in running.items() if future.done()]:
-                    reports[index] = running.pop(index).result()
-                while order and len(running) < workers:
-                    index = order.popleft()
-                    running[index] = pool.submit(_in_worker, check, files[index], limits)
-                if order:
-                    index = order.pop()
-                    reports[index] = check(files[index], limits, lock)
-            for index, future in running.items():
-                reports[index] = future.result()
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: no wheel is started after it
-            raise
-    assert all(report is not None for report in reports)
+
+    def worker_lost() -> bool:
+        return any(
+            future.done() and isinstance(future.exception(), BrokenProcessPool)
+            for future in list(running.values())
+        )
+
+    try:
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_share_lock, initargs=(lock,)
+        ) as pool:
+            try:
+                while order:
+                    # One wheel per worker at a time, the biggest left; this process checks the
+                    # smallest left meanwhile, so a worker waits at most for a small wheel.
+                    for index in [i for i, future in running.items() if future.done()]:
+                        reports[index] = running.pop(index).result()
+                    while order and len(running) < workers:
+                        index = order.popleft()
+                        running[index] = pool.submit(_in_worker, check, files[index], limits)
+                    if order:
+                        index = order.pop()
+                        reports[index] = check(files[index], limits, _SharedLock(lock, worker_lost))
+                for index, future in running.items():
+                    reports[index] = future.result()
+            except BaseException:
+                # Ctrl-C: no wheel is started after it
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+    except (BrokenProcessPool, _WorkerLost) as err:
+        # A worker died (the system killed it for memory, say), perhaps holding the shared
+        # lock: the wheels without a report are checked here, one at a time, as `jobs=1` does.
+        logger.warning(
+            "a process checking wheels stopped (%s); checking %d wheel(s) in this one",
+            str(err) or type(err).__name__, reports.count(None),
+        )  # fmt: skip
+    for index, report in enumerate(reports):
+        if report is None:
+            reports[index] = check(files[index], limits, None)
     return [report for report in reports if report is not None]
+
+
+class _WorkerLost(Exception):
+    """This process waited for the shared lock while a worker process died."""
+
+
+class _SharedLock:
+    """The big-member lock the processes share, as this process takes it: in slices of time,
+    so that a worker that died holding it (its lock is never released) stops the wait."""
+
+    def __init__(self, lock: ProcessLock, lost: Callable[[], bool]) -> None:
+        self._lock = lock
+        self._lost = lost
+
+    def __enter__(self) -> bool:
+        while not self._lock.acquire(timeout=_LOCK_POLL_SECONDS):
+            if self._lost():
+                msg = "a worker process died"
+                raise _WorkerLost(msg)
+        return True
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
 
 
 def _share_lock(lock: ProcessLock) -> None:

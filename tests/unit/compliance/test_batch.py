@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import faulthandler
+import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
+import time
 import zipfile
 from pathlib import Path
 from types import TracebackType
 
 import pytest
 
+from zigwheel.compliance import batch
 from zigwheel.compliance.analysis import check_file, check_paths, check_wheel
-from zigwheel.compliance.archive import DEFAULT_LIMITS, WheelArchive
+from zigwheel.compliance.archive import DEFAULT_LIMITS, Limits, WheelArchive
 from zigwheel.compliance.batch import MIN_BATCH_BYTES, check_files, cpus, worker_count
-from zigwheel.compliance.read import read_wheel
+from zigwheel.compliance.read import MemberLock, read_wheel
+from zigwheel.compliance.report import WheelReport
 
 pytestmark = [
     pytest.mark.skipif(sys.platform != "linux", reason="builds Linux ELF files"),
@@ -121,3 +128,48 @@ def test_a_member_over_256_mib_is_inflated_under_the_lock_given(tmp_path: Path) 
         content = read_wheel(archive, recorder)
     assert content.readable
     assert recorder.taken == 1  # the big member only
+
+
+def _killed_holding_the_lock(path: Path, limits: Limits, lock: MemberLock | None) -> WheelReport:
+    """check_file, except that a worker given the biggest wheel (d2) is killed by the system
+    while it holds the shared lock, and this process then waits for that lock."""
+    in_worker = batch._worker_lock is not None
+    holding = path.parent / "lock-taken"
+    if in_worker and lock is not None and path.name.startswith("d2-"):
+        with lock:
+            holding.touch()
+            os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer does
+    if not in_worker and lock is not None:  # None: the wheels left after the worker died
+        while not holding.exists():
+            time.sleep(0.01)
+        with lock:  # as for a member over 256 MiB: a dead holder must not stall this forever
+            pass
+    return check_file(path, limits, None)
+
+
+def test_a_worker_killed_holding_the_lock_leaves_the_wheels_to_this_process(
+    wheels: list[Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    faulthandler.dump_traceback_later(120, exit=True)  # a hang fails the test, not CI's clock
+    try:
+        reports = check_files(wheels, DEFAULT_LIMITS, 1, _killed_holding_the_lock, method="fork")
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+        (wheels[0].parent / "lock-taken").unlink(missing_ok=True)
+    assert reports == [check_wheel(wheel) for wheel in wheels]
+    assert "a process checking wheels stopped" in caplog.text
+
+
+def test_jobs_option_caps_the_processes_and_keeps_the_reports(wheels: list[Path]) -> None:
+    def run(*options: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "zigwheel", "check", "--json", *options, *map(str, wheels)]
+        return subprocess.run(argv, capture_output=True, text=True, check=False)
+
+    one, several = run("--jobs", "1"), run("-j", "3")
+    assert one.returncode == several.returncode == 1  # some wheels need GLIBC_2.25
+    assert json.loads(one.stdout) == json.loads(several.stdout)
+    assert [w["wheel"] for w in json.loads(one.stdout)["wheels"]] == [w.name for w in wheels]
+    refused = run("--jobs", "0")
+    assert refused.returncode == 2
+    assert "--jobs" in refused.stderr
+    assert not refused.stdout
