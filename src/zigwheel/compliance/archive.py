@@ -11,7 +11,7 @@ import threading
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,13 +72,19 @@ class RecordEntry:
     size: str
 
 
+# What scan keeps of a member, decided from its first chunk: all of it (True), none (False) or
+# the chunks that meet any of these byte ranges [start, end).
+Keep = bool | Sequence[tuple[int, int]]
+
+
 @dataclass(frozen=True)
 class Scanned:
-    """One member inflated: its size, its digest (when asked for) and its bytes (when kept)."""
+    """One member inflated: its size, its digest (when asked for) and the bytes kept (None when
+    none were), as (file offset, chunk) in the chunks they were inflated in."""
 
     size: int
     digest: bytes | None
-    data: bytearray | None
+    pieces: tuple[tuple[int, bytes], ...] | None
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,12 @@ class _Digest:
                 future.result()
             self._pool.shutdown(wait=True)
         return self._hash.digest()
+
+
+def _meets(ranges: Keep, start: int, size: int) -> bool:
+    """True when the ``size`` bytes from ``start`` on meet one of ``ranges``."""
+    end = start + size
+    return not isinstance(ranges, bool) and any(a < end and start < b for a, b in ranges)
 
 
 class WheelArchive:
@@ -255,20 +267,26 @@ class WheelArchive:
             msg = f"member {name} cannot be read ({err})"
             raise UnreadableInputError(msg) from err
 
-    def read(self, name: str) -> bytearray:
+    def read(self, name: str) -> bytes:
         """The whole member, inflated in memory within the budgets."""
         scanned = self.scan(name, keep=lambda _head: True)
-        assert scanned.data is not None
-        return scanned.data
+        assert scanned.pieces is not None
+        return b"".join(chunk for _offset, chunk in scanned.pieces)
 
     def scan(
-        self, name: str, *, keep: Callable[[bytes], bool], algorithm: str | None = None
+        self,
+        name: str,
+        *,
+        keep: Callable[[bytes], Keep],
+        algorithm: str | None = None,
+        again: bool = False,
     ) -> Scanned:
         """Inflate one member in chunks, counting and hashing them as they stream.
 
-        The member is kept whole in memory only when ``keep`` says so of its first chunk (an
-        ELF file): it goes straight into one buffer of the size the header gives (joining
-        chunks would hold a multi-GB member twice for a moment). Other members are never held.
+        What ``keep`` says of the first chunk is kept in memory (an ELF file's loader tables),
+        as its chunks: never copied into one buffer, which would cost about half the inflating
+        time again for a big library. Other bytes are never held. With ``again`` the member was
+        scanned before and is not counted against the wheel's budget a second time.
         """
         info = self._member(name)
         size = info.file_size
@@ -278,26 +296,22 @@ class WheelArchive:
                 f"{self.limits.max_member_bytes} cap for one member (zip bomb?)"
             )
             raise UnreadableInputError(msg)
-        self._spend(name, size)
+        if not again:
+            self._spend(name, size)
         digest = _Digest(algorithm, threaded=size > _HASH_THREAD_BYTES) if algorithm else None
-        buffer: bytearray | None = None
+        kept: list[tuple[int, bytes]] | None = None
+        wanted: Keep = False
         total = 0
         try:
-            for chunk in self._chunks(info):
-                if chunk:
-                    if total + len(chunk) > size:  # the header lied about the size
-                        msg = f"member {name} is larger than its header says"
-                        raise UnreadableInputError(msg)
-                    if total == 0 and keep(chunk):
-                        buffer = bytearray(size)
-                    if buffer is not None:
-                        buffer[total : total + len(chunk)] = chunk
-                    if digest is not None:
-                        digest.update(chunk)
-                    total += len(chunk)
-            if total != size:
-                msg = f"member {name} is smaller than its header says"
-                raise UnreadableInputError(msg)
+            for chunk in self._counted(info):
+                if total == 0:
+                    wanted = keep(chunk)
+                    kept = [] if wanted is not False else None
+                if kept is not None and (wanted is True or _meets(wanted, total, len(chunk))):
+                    kept.append((total, chunk))
+                if digest is not None:
+                    digest.update(chunk)
+                total += len(chunk)
         except UnreadableInputError:
             raise
         except _MEMBER_READ_ERRORS as err:
@@ -305,9 +319,23 @@ class WheelArchive:
             raise UnreadableInputError(msg) from err
         finally:
             result = digest.finish() if digest is not None else None
-        if buffer is None and size == 0 and keep(b""):
-            buffer = bytearray()
-        return Scanned(total, result, buffer)
+        if kept is None and size == 0 and keep(b"") is not False:
+            kept = []
+        return Scanned(total, result, None if kept is None else tuple(kept))
+
+    def _counted(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
+        """The member's non-empty chunks, checked against the size its header gives."""
+        total = 0
+        for chunk in self._chunks(info):
+            if chunk:
+                total += len(chunk)
+                if total > info.file_size:  # the header lied about the size
+                    msg = f"member {info.filename} is larger than its header says"
+                    raise UnreadableInputError(msg)
+                yield chunk
+        if total != info.file_size:
+            msg = f"member {info.filename} is smaller than its header says"
+            raise UnreadableInputError(msg)
 
     def inflate(self, name: str) -> Iterator[bytes]:
         """A member's bytes in chunks, with the inflater the check uses (no budget counted)."""

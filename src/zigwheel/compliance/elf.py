@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import struct
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from zigwheel.compliance import elf_constants as C
 from zigwheel.errors import UnreadableInputError
@@ -110,14 +112,44 @@ def module_init_names(file_name: str) -> dict[str, int]:
     return {f"PyInit_{module}": 3, f"init{module}": 2, f"_cffi_pypyinit_{module}": 2}
 
 
-def parse_elf(data: bytes | bytearray, *, init_names: Sequence[str] = ()) -> ElfInfo:
-    """Parse an ELF image; raise UnreadableInputError (one sentence) when it is malformed."""
-    if not is_elf(data):
+class BytesNotKept(Exception):
+    """The parse needs bytes of the file that were dropped while it was inflated.
+
+    Not a user's error (it never leaves the compliance package): the signal to read it whole.
+    """
+
+
+def parse_elf(
+    data: bytes | bytearray | Sequence[bytes], *, init_names: Sequence[str] = ()
+) -> ElfInfo:
+    """Parse an ELF image, whole or as the chunks it was inflated in (never joined whole);
+    raise UnreadableInputError (one sentence) when it is malformed."""
+    chunks: Sequence[bytes | bytearray] = (
+        [data] if isinstance(data, (bytes, bytearray)) else data
+    )
+    pieces, at = [], 0
+    for chunk in chunks:
+        pieces.append((at, chunk))
+        at += len(chunk)
+    return parse_elf_pieces(pieces, at, init_names=init_names)
+
+
+def parse_elf_pieces(
+    pieces: Sequence[tuple[int, bytes | bytearray]],
+    size: int,
+    *,
+    init_names: Sequence[str] = (),
+) -> ElfInfo:
+    """Parse an ELF image of ``size`` bytes of which only ``pieces`` (file offset, bytes) were
+    kept, in order; raise BytesNotKept when the parse needs a byte between them (read the file
+    whole then: the verdict never depends on what was dropped)."""
+    image = _Image(pieces, size)
+    if image.size < 4 or not image.holds(0, ELF_MAGIC):
         msg = "not an ELF file (no ELF magic number)"
         raise UnreadableInputError(msg)
     try:
-        return _parse(data, tuple(init_names))
-    except UnreadableInputError:
+        return _parse(image, tuple(init_names))
+    except (UnreadableInputError, BytesNotKept):
         raise
     except Exception as err:  # struct and slicing raise many unrelated types on corrupt input
         detail = str(err).splitlines()[0] if str(err) else type(err).__name__
@@ -125,22 +157,126 @@ def parse_elf(data: bytes | bytearray, *, init_names: Sequence[str] = ()) -> Elf
         raise UnreadableInputError(msg) from err
 
 
-class _Image:
-    """Bounds-checked raw access to the ELF bytes."""
+_PF_X = 1
 
-    def __init__(self, data: bytes | bytearray, *, little_endian: bool, elfclass: int) -> None:
-        self.data = data
-        self.view = memoryview(data)
-        self.order = "<" if little_endian else ">"
-        self.is64 = elfclass == 64
+
+def loader_ranges(head: bytes | bytearray) -> list[tuple[int, int]] | None:
+    """The byte ranges [start, end) of an ELF file a parse reads in a real library, from its
+    first bytes (the file and program headers); None to keep the whole file.
+
+    The loader's tables (symbols, names, versions, hashes, relocations) sit in a segment the
+    linker maps without execute rights, or in the first one, which also holds the headers; the
+    code segment and the debug sections, most of a big library, are never read. Where a
+    crafted file puts a table elsewhere the parse asks for the dropped bytes (BytesNotKept).
+    """
+    if len(head) < 52 or head[:4] != ELF_MAGIC or head[4] not in (1, 2) or head[5] not in (1, 2):
+        return None
+    is64 = head[4] == 2
+    order = "<" if head[5] == 1 else ">"
+    header = struct.Struct(order + ("16xHHIQQQIHHHHHH" if is64 else "16xHHIIIIIHHHHHH"))
+    if len(head) < header.size:
+        return None
+    fields = header.unpack_from(head)
+    phoff, shoff, phentsize, phnum, shentsize, shnum = (
+        fields[4], fields[5], fields[8], fields[9], fields[10], fields[11]
+    )  # fmt: skip
+    if phentsize != (56 if is64 else 32) or not 0 < phnum <= _MAX_SEGMENTS:
+        return None
+    if phoff + phnum * phentsize > len(head):
+        return None
+    # (type, flags, offset, filesz) of each program header
+    if is64:
+        fmt = struct.Struct(order + "IIQQQQQQ")
+        rows = [(t, f, off, filesz) for t, f, off, _v, _p, filesz, _m, _a
+                in fmt.iter_unpack(head[phoff : phoff + phnum * phentsize])]  # fmt: skip
+    else:
+        fmt = struct.Struct(order + "IIIIIIII")
+        rows = [(t, f, off, filesz) for t, off, _v, _p, filesz, _m, f, _a
+                in fmt.iter_unpack(head[phoff : phoff + phnum * phentsize])]  # fmt: skip
+    if not any(t == _PT_DYNAMIC for t, *_ in rows) or not any(t == _PT_LOAD for t, *_ in rows):
+        return None  # an object file or a static executable: read by its section headers
+    ranges = [(0, max(header.size, phoff + phnum * phentsize))]
+    for kind, flags, offset, filesz in rows:
+        if kind in (_PT_DYNAMIC, _PT_INTERP, _PT_NOTE) or (
+            kind == _PT_LOAD and (offset == 0 or not flags & _PF_X)
+        ):
+            ranges.append((offset, offset + filesz))
+    if shoff:
+        # without e_shnum the count is in section 0: keep the rest of the file from there
+        end = shoff + shnum * shentsize if shnum else 1 << 62
+        ranges.append((shoff, end))
+    return sorted(ranges)
+
+
+class _Image:
+    """Bounds-checked raw access to the ELF bytes.
+
+    The bytes stay in the chunks they were inflated in: copying a big library into one buffer
+    costs about half as much again as inflating it (bench/check.py), and the loader's tables
+    are a small part of it. A read that spans two chunks joins just the bytes it needs; a read
+    of bytes that were not kept raises BytesNotKept.
+    """
+
+    def __init__(self, pieces: Sequence[tuple[int, bytes | bytearray]], size: int) -> None:
+        kept = [(offset, chunk) for offset, chunk in pieces if chunk]
+        self._starts = [offset for offset, _chunk in kept]
+        self._chunks = [chunk for _offset, chunk in kept]
+        self.size = size
+        self.order = "<"
+        self.is64 = True
         self.name_bytes = 0  # bytes of names read so far, against MAX_NAME_TOTAL
         self._names: dict[tuple[int, int, int], str] = {}
 
-    def region(self, offset: int, size: int, what: str) -> memoryview:
-        if offset < 0 or size < 0 or offset + size > len(self.data):
+    def _locate(self, offset: int, size: int) -> tuple[bytes | bytearray, int]:
+        """A buffer that holds bytes [offset, offset + size) and where they start in it."""
+        buffer, at, available = self._available(offset, size)
+        if available < size:
+            raise BytesNotKept
+        return buffer, at
+
+    def _available(self, offset: int, size: int) -> tuple[bytes | bytearray, int, int]:
+        """A buffer with the kept bytes from ``offset`` on (at most ``size``), where they start
+        in it and how many there are before the first byte that was not kept."""
+        index = bisect_right(self._starts, offset) - 1
+        if size <= 0:
+            return b"", 0, 0
+        if index < 0 or offset >= self._starts[index] + len(self._chunks[index]):
+            return b"", 0, 0
+        chunk, begin = self._chunks[index], self._starts[index]
+        if offset + size <= begin + len(chunk):
+            return chunk, offset - begin, size
+        parts: list[memoryview] = []
+        at, left = offset, size
+        while left > 0 and index < len(self._chunks) and self._starts[index] <= at:
+            chunk, begin = self._chunks[index], self._starts[index]
+            part = memoryview(chunk)[at - begin : at - begin + left]
+            parts.append(part)
+            at += len(part)
+            left -= len(part)
+            index += 1
+        return b"".join(parts), 0, size - left
+
+    def check(self, offset: int, size: int, what: str) -> None:
+        """UnreadableInputError unless bytes [offset, offset + size) lie inside the file."""
+        if offset < 0 or size < 0 or offset + size > self.size:
             msg = f"malformed ELF: {what} lies outside the file"
             raise UnreadableInputError(msg)
-        return self.view[offset : offset + size]
+
+    def region(self, offset: int, size: int, what: str) -> memoryview:
+        self.check(offset, size, what)
+        buffer, at = self._locate(offset, size)
+        return memoryview(buffer)[at : at + size]
+
+    def unpack(self, fmt: struct.Struct, offset: int, what: str) -> tuple[Any, ...]:
+        """``fmt`` unpacked at ``offset``."""
+        return fmt.unpack(self.region(offset, fmt.size, what))
+
+    def holds(self, offset: int, key: bytes) -> bool:
+        """True when the bytes at ``offset`` are ``key`` (False when they lie outside the file)."""
+        if offset < 0 or offset + len(key) > self.size:
+            return False
+        buffer, at = self._locate(offset, len(key))
+        return buffer[at : at + len(key)] == key
 
     def cstring(self, base: int, end: int, offset: int) -> str:
         """The NUL-terminated name at ``base + offset`` (before ``end``), cut at MAX_NAME_BYTES."""
@@ -151,15 +287,18 @@ class _Image:
         cached = self._names.get(key)  # many entries may point at one name: read it once
         if cached is not None:
             return cached
-        limit = min(end, start + MAX_NAME_BYTES)
-        stop = self.data.find(b"\0", start, limit)
+        wanted = max(0, min(end, start + MAX_NAME_BYTES, self.size) - start)
+        buffer, at, available = self._available(start, wanted)
+        stop = buffer.find(b"\0", at, at + available)
         if stop < 0:
-            stop = limit
-        self.name_bytes += stop - start
+            if available < wanted:  # the name may end in bytes that were not kept
+                raise BytesNotKept
+            stop = at + wanted
+        self.name_bytes += stop - at
         if self.name_bytes > MAX_NAME_TOTAL:
             msg = f"malformed ELF: its names take more than {MAX_NAME_TOTAL} bytes"
             raise UnreadableInputError(msg)
-        name = self.data[start:stop].decode("utf-8", "replace")
+        name = buffer[at:stop].decode("utf-8", "replace")
         self._names[key] = name
         return name
 
@@ -167,7 +306,6 @@ class _Image:
 @dataclass(frozen=True)
 class _Section:
     index: int
-    name: str
     type: int
     offset: int
     size: int
@@ -205,19 +343,20 @@ _MACHINES = C.MACHINE_NAMES
 _OSABIS = C.OSABI_NAMES
 
 
-def _parse(data: bytes | bytearray, init_names: tuple[str, ...]) -> ElfInfo:
+def _parse(image: _Image, init_names: tuple[str, ...]) -> ElfInfo:
+    data = bytes(image.region(0, min(64, image.size), "the file header"))
     if len(data) < 52 or data[4] not in (1, 2) or data[5] not in (1, 2):
         msg = "malformed ELF: bad identification bytes (class, byte order or size)"
         raise UnreadableInputError(msg)
     elfclass = 64 if data[4] == 2 else 32
     little = data[5] == 1
-    image = _Image(data, little_endian=little, elfclass=elfclass)
+    image.order, image.is64 = ("<" if little else ">"), elfclass == 64
     header = struct.Struct(image.order + ("HHIQQQIHHHHHH" if image.is64 else "HHIIIIIHHHHHH"))
     if len(data) < 16 + header.size:
         msg = "malformed ELF: the file header is truncated"
         raise UnreadableInputError(msg)
     (_type, e_machine, _version, _entry, phoff, shoff, flags, _ehsize, phentsize, phnum,
-     shentsize, shnum, shstrndx) = header.unpack_from(data, 16)  # fmt: skip
+     shentsize, shnum, _shstrndx) = header.unpack_from(data, 16)  # fmt: skip
     machine = _MACHINES.get(e_machine, f"EM_{e_machine}")
     osabi = _OSABIS.get(data[7], f"ELFOSABI_{data[7]}")
 
@@ -233,7 +372,7 @@ def _parse(data: bytes | bytearray, init_names: tuple[str, ...]) -> ElfInfo:
 
     segments = _read_segments(image, phoff, phentsize, phnum)
     interpreter, dynamic = _read_dynamic(image, segments)
-    by_index = _read_sections(image, shoff, shentsize, shnum, shstrndx)
+    by_index = _read_sections(image, shoff, shentsize, shnum)
 
     isa_level, isa_error = (None, None)
     if arch == "x86_64":
@@ -299,8 +438,9 @@ def _read_segments(image: _Image, phoff: int, entsize: int, count: int) -> list[
 
 
 def _read_sections(
-    image: _Image, shoff: int, entsize: int, count: int, shstrndx: int
+    image: _Image, shoff: int, entsize: int, count: int
 ) -> list[_Section]:
+    """The section headers (their names are never read: a check goes by types, as tools do)."""
     if not shoff:
         return []
     if entsize != (64 if image.is64 else 40):
@@ -310,23 +450,14 @@ def _read_sections(
     first = fmt.unpack_from(image.region(shoff, entsize, "the section header table"))
     if count == 0:
         count = first[5]  # more sections than e_shnum can hold: the count is in section 0
-    if shstrndx == 0xFFFF:
-        shstrndx = first[6]
     if count > _MAX_SECTIONS:
         msg = f"malformed ELF: {count} sections"
         raise UnreadableInputError(msg)
     raw = image.region(shoff, count * entsize, "the section header table")
     headers = list(fmt.iter_unpack(raw))
-    names_base = names_end = 0
-    if 0 < shstrndx < len(headers):
-        names = headers[shstrndx]
-        if names[1] != _SHT_NOBITS:
-            image.region(names[4], names[5], "the section name table")
-            names_base, names_end = names[4], names[4] + names[5]
     return [
         _Section(
             index=i,
-            name=image.cstring(names_base, names_end, h[0]),
             type=h[1],
             offset=h[4],
             size=h[5],
@@ -362,11 +493,10 @@ def _read_dynamic(  # noqa: PLR0912 - one branch per dynamic tag kind
     image: _Image, segments: list[_Segment]
 ) -> tuple[str | None, _Dynamic]:
     """Interpreter, DT_NEEDED, DT_RPATH and DT_RUNPATH from the first PT_INTERP/PT_DYNAMIC."""
-    data = image.data
     interpreter: str | None = None
     for kind, offset, _vaddr, size in segments:
         if kind == _PT_INTERP:
-            interpreter = image.cstring(offset, min(offset + size, len(data)), 0)
+            interpreter = image.cstring(offset, min(offset + size, image.size), 0)
             break
     dynamic = next((s for s in segments if s[0] == _PT_DYNAMIC), None)
     if dynamic is None:
@@ -375,10 +505,10 @@ def _read_dynamic(  # noqa: PLR0912 - one branch per dynamic tag kind
     entries: list[tuple[int, int]] = []
     offset = dynamic[1]
     while len(entries) < _MAX_DYNAMIC_TAGS:
-        if offset < 0 or offset + fmt.size > len(data):
+        if offset < 0 or offset + fmt.size > image.size:
             msg = "malformed ELF: the dynamic section runs past the end of the file"
             raise UnreadableInputError(msg)
-        tag, value = fmt.unpack_from(data, offset)
+        tag, value = image.unpack(fmt, offset, "the dynamic section")
         entries.append((tag, value))
         if tag == _DT_NULL:
             break
@@ -393,7 +523,7 @@ def _read_dynamic(  # noqa: PLR0912 - one branch per dynamic tag kind
     if strtab is None:
         msg = "malformed ELF: the dynamic string table is not in a loaded segment"
         raise UnreadableInputError(msg)
-    end = len(data)
+    end = image.size
     if _DT_STRSZ in values:
         end = min(end, strtab + values[_DT_STRSZ])
     needed: list[str] = []
@@ -449,7 +579,7 @@ def _loader_tables(
             listed_at, listed_size = sections.symbols
             if listed_at == start:
                 count = max(count, listed_size // entsize)
-        image.region(start, count * entsize, "the dynamic symbol table")
+        image.check(start, count * entsize, "the dynamic symbol table")
         symbols = (start, count * entsize)
     versym = None
     if _DT_VERSYM in values:
@@ -457,7 +587,7 @@ def _loader_tables(
     verneed = None
     if _DT_VERNEED in values:
         start = _located(segments, values[_DT_VERNEED], "the version needs")
-        verneed = (start, len(image.data) - start, values.get(_DT_VERNEEDNUM, 0))
+        verneed = (start, image.size - start, values.get(_DT_VERNEEDNUM, 0))
     return _Tables(dynamic.strings, symbols, versym, verneed)
 
 
@@ -599,7 +729,7 @@ def _string_table(image: _Image, by_index: list[_Section], link: int) -> tuple[i
     if strtab.type == _SHT_NOBITS:
         return 0, 0
     start, size = strtab.offset, strtab.size
-    image.region(start, size, "a string table")
+    image.check(start, size, "a string table")
     return start, start + size
 
 
@@ -612,7 +742,8 @@ def _read_verneed(
     if table is None:
         return index_map, grouped
     start, size, entries = table
-    raw = image.region(start, size, ".gnu.version_r")
+    # Read entry by entry: the loader's view bounds the table only by the end of the file.
+    image.check(start, size, ".gnu.version_r")
     str_base, str_end = strings
     need_fmt = struct.Struct(image.order + "HHIII")
     aux_fmt = struct.Struct(image.order + "IHHII")
@@ -628,7 +759,8 @@ def _read_verneed(
             msg = "malformed ELF: .gnu.version_r entries overlap"
             raise UnreadableInputError(msg)
         seen.add(offset)
-        _ver, count, file_off, aux_off, next_off = need_fmt.unpack_from(raw, offset)
+        need = image.unpack(need_fmt, start + offset, ".gnu.version_r")
+        _ver, count, file_off, aux_off, next_off = need
         library = image.cstring(str_base, str_end, file_off)
         versions: list[str] = []
         aux = offset + aux_off
@@ -642,7 +774,8 @@ def _read_verneed(
             if len(seen) > MAX_VERSION_NEEDS:
                 msg = f"malformed ELF: more than {MAX_VERSION_NEEDS} version needs"
                 raise UnreadableInputError(msg)
-            _hash, _flags, other, name_off, aux_next = aux_fmt.unpack_from(raw, aux)
+            entry = image.unpack(aux_fmt, start + aux, ".gnu.version_r")
+            _hash, _flags, other, name_off, aux_next = entry
             version = image.cstring(str_base, str_end, name_off)
             versions.append(version)
             index_map[other & 0x7FFF] = (library, version)
@@ -685,7 +818,6 @@ def _read_dynsym(
         versym = image.region(versym_at, count * 2, ".gnu.version")
     half = struct.Struct(image.order + "H")
     wanted = {name.encode("utf-8") + b"\0": name for name in init_names}
-    data = image.data
     undefined: list[UndefinedSymbol] = []
     python_init: str | None = None
     for index, entry in enumerate(sym.iter_unpack(raw)):
@@ -694,7 +826,7 @@ def _read_dynsym(
             if python_init is None and wanted and st_info & 0xF == STT_FUNC:
                 at = str_base + st_name
                 for key, name in wanted.items():
-                    if data[at : at + len(key)] == key and at + len(key) <= str_end:
+                    if at + len(key) <= str_end and image.holds(at, key):
                         python_init = name
                         break
             continue

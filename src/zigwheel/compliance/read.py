@@ -13,8 +13,15 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from zigwheel.compliance.archive import RecordEntry, WheelArchive, unsafe_member_name
-from zigwheel.compliance.elf import ElfInfo, is_elf, module_init_names, parse_elf
+from zigwheel.compliance.archive import Keep, RecordEntry, WheelArchive, unsafe_member_name
+from zigwheel.compliance.elf import (
+    BytesNotKept,
+    ElfInfo,
+    is_elf,
+    loader_ranges,
+    module_init_names,
+    parse_elf_pieces,
+)
 from zigwheel.compliance.findings import ErrorDetail, Finding, FindingKind, RecordDetail
 from zigwheel.errors import UnreadableInputError
 
@@ -140,20 +147,33 @@ def parse_member(
     algorithm = _algorithm(entry)
     # auditwheel's rule: a .py file is never taken for a library, whatever its bytes
     python = member.endswith(".py")
+
+    def keep(head: bytes) -> Keep:
+        if python or not is_elf(head):
+            return False
+        ranges = loader_ranges(head)
+        return True if ranges is None else ranges
+
     try:
         with lock if big and lock is not None else contextlib.nullcontext():
-            scanned = archive.scan(
-                member, keep=lambda head: not python and is_elf(head), algorithm=algorithm
-            )
+            scanned = archive.scan(member, keep=keep, algorithm=algorithm)
             record = (
                 _record_findings(member, entry, scanned.size, scanned.digest, algorithm)
                 if entry is not None
                 else ()
             )
-            if scanned.data is None:
+            if scanned.pieces is None:
                 return _Member(findings=record)
             init = module_init_names(posixpath.basename(member))
-            info = parse_elf(scanned.data, init_names=list(init))
+            try:
+                info = parse_elf_pieces(scanned.pieces, scanned.size, init_names=list(init))
+            except BytesNotKept:
+                # A table where no linker puts one (in the code, among the debug sections):
+                # inflate the member again, whole. A crafted file costs one more inflation.
+                del scanned
+                scanned = archive.scan(member, keep=lambda _head: True, again=True)
+                assert scanned.pieces is not None
+                info = parse_elf_pieces(scanned.pieces, scanned.size, init_names=list(init))
             del scanned  # the bytes go before the next big member comes in
     except UnreadableInputError as err:
         return _Member(error=str(err))

@@ -82,6 +82,80 @@ def test_truncated_body_is_an_error_not_a_crash(interpreter: bytes) -> None:
     assert failures  # cutting away the section headers at the end always fails
 
 
+def _split(data: bytes, size: int) -> list[bytes]:
+    return [data[at : at + size] for at in range(0, len(data), size)]
+
+
+def _outcome(data: bytes | list[bytes]) -> object:
+    try:
+        return parse_elf(data, init_names=["PyInit__hashlib"])
+    except UnreadableInputError as err:
+        return str(err)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="needs a Linux ELF")
+@pytest.mark.parametrize("size", [1, 5, 64, 4093])
+def test_chunks_give_what_the_whole_file_gives(interpreter: bytes, size: int) -> None:
+    """The check parses a member in the chunks it was inflated in: every table, name and
+    header may straddle a chunk boundary, and the facts (or the error) must not change."""
+    import _hashlib  # noqa: PLC0415 - a real extension module with versioned imports
+
+    extension = Path(_hashlib.__file__).read_bytes()
+    for data in (interpreter, extension):
+        whole = parse_elf(data, init_names=["PyInit__hashlib"])
+        assert _outcome(_split(data, size)) == whole
+        for cut in range(64, len(data), len(data) // 13):  # truncated files fail alike
+            assert _outcome(_split(data[:cut], size)) == _outcome(data[:cut])
+    assert parse_elf(extension, init_names=["PyInit__hashlib"]).python_init == "PyInit__hashlib"
+
+
+def _kept(data: bytes, size: int) -> tuple[list[tuple[int, bytes]], int]:
+    """The chunks of ``size`` bytes a check keeps of ``data`` (told by its first MiB), and sum."""
+    ranges = elf_module.loader_ranges(data[: 1 << 20])
+    assert ranges is not None
+    pieces = [
+        (at, data[at : at + size])
+        for at in range(0, len(data), size)
+        if any(start < at + size and at < end for start, end in ranges)
+    ]
+    return pieces, sum(len(chunk) for _at, chunk in pieces)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="needs a Linux ELF")
+@pytest.mark.parametrize("size", [64, 4096])
+def test_the_loader_tables_alone_give_what_the_whole_file_gives(
+    interpreter: bytes, size: int
+) -> None:
+    """The code and the debug sections are dropped as a member inflates: the facts stay."""
+    import _hashlib  # noqa: PLC0415 - a real extension module with versioned imports
+
+    extension = Path(_hashlib.__file__).read_bytes()
+    for data in (interpreter, extension):
+        pieces, kept = _kept(data, size)
+        assert kept < len(data)
+        init = ["PyInit__hashlib"]
+        facts = elf_module.parse_elf_pieces(pieces, len(data), init_names=init)
+        assert facts == parse_elf(data, init_names=init)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="needs a Linux ELF")
+def test_a_table_in_bytes_not_kept_asks_for_the_whole_file(interpreter: bytes) -> None:
+    pieces, _kept_bytes = _kept(interpreter, 64)
+    symbols = struct.unpack_from("<Q", interpreter, 0x28)[0]  # drop the section headers
+    without = [(at, chunk) for at, chunk in pieces if at + len(chunk) <= symbols]
+    with pytest.raises(elf_module.BytesNotKept):
+        elf_module.parse_elf_pieces(without, len(interpreter))
+
+
+def test_loader_ranges_keep_everything_they_cannot_place() -> None:
+    assert elf_module.loader_ranges(b"") is None
+    assert elf_module.loader_ranges(b"\x7fELF" + b"\0" * 60) is None  # no class, no headers
+    header = bytearray(64)
+    header[:6] = b"\x7fELF\x02\x01"
+    struct.pack_into("<Q", header, 0x20, 64)  # e_phoff 64, and no program header at all
+    assert elf_module.loader_ranges(bytes(header)) is None  # an object file: by its sections
+
+
 def test_magic_and_module_names() -> None:
     assert is_elf(b"\x7fELF\x02")
     assert not is_elf(b"PK\x03\x04")
@@ -192,15 +266,16 @@ def test_too_many_version_needs_are_refused() -> None:
         parse_elf(elf)
 
 
-def test_section_names_without_nul_stay_small() -> None:
-    """A 300 KB name table without NUL, 4,000 sections: each name was a 300 KB copy (1.2 GB)."""
+def test_section_names_are_never_read() -> None:
+    """A 300 KB name table without NUL, 4,000 sections: each name was once a 300 KB copy; now
+    the check goes by section types and reads no section name at all."""
     table = b"A" * 300_000
     elf = _crafted([(i * 8, 1, b"", 0, 0) for i in range(4000)], shstrtab=table)
-    image = elf_module._Image(elf, little_endian=True, elfclass=64)
+    image = elf_module._Image([(0, elf)], len(elf))
     shoff = struct.unpack_from("<Q", elf, 0x28)[0]
-    sections = elf_module._read_sections(image, shoff, 64, 4002, 1)
-    assert max(len(s.name) for s in sections) == elf_module.MAX_NAME_BYTES
-    assert image.name_bytes <= elf_module.MAX_NAME_TOTAL
+    sections = elf_module._read_sections(image, shoff, 64, 4002)
+    assert len(sections) == 4002
+    assert image.name_bytes == 0
     parse_elf(elf)  # and the whole parse gets through
 
 

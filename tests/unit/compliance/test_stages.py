@@ -8,11 +8,14 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from zigwheel.compliance import archive as archive_module
+from zigwheel.compliance import read as read_module
 from zigwheel.compliance.analysis import check_paths, check_wheel
-from zigwheel.compliance.archive import Limits, WheelArchive
+from zigwheel.compliance.archive import Limits, Scanned, WheelArchive
 from zigwheel.compliance.evaluate import Evaluation, evaluate_ladders, evaluate_policies
 from zigwheel.compliance.findings import (
     ArchDetail,
@@ -137,6 +140,59 @@ def test_read_parses_elf_members_in_record_order(gcc: Build, tmp_path: Path) -> 
     assert first.py_major == 3
     assert not content.elves[1].extension
     assert {"", "w"} <= content.directories
+
+
+def _segments(data: bytes) -> list[tuple[int, int, int, int, int]]:
+    """(type, flags, offset, vaddr, filesz) of each program header of a 64-bit ELF."""
+    phoff, phnum = struct.unpack_from("<Q", data, 0x20)[0], struct.unpack_from("<H", data, 0x38)[0]
+    rows = struct.iter_unpack("<IIQQQQQQ", data[phoff : phoff + 56 * phnum])
+    return [(t, f, off, vaddr, filesz) for t, f, off, vaddr, _p, filesz, _m, _a in rows]
+
+
+def _strings_in_the_code(data: bytes) -> bytes:
+    """``data`` with DT_STRTAB pointing into the code segment: no linker puts a table there."""
+    code = next(s for s in _segments(data) if s[0] == 1 and s[1] & 1 and s[2] != 0)
+    dynamic = next(s for s in _segments(data) if s[0] == 2)
+    patched = bytearray(data)
+    for at in range(dynamic[2], dynamic[2] + dynamic[4], 16):
+        if struct.unpack_from("<q", patched, at)[0] == 5:  # DT_STRTAB
+            struct.pack_into("<Q", patched, at + 8, code[3])
+            return bytes(patched)
+    raise AssertionError("no DT_STRTAB")
+
+
+def test_read_keeps_only_the_loader_tables_and_reads_a_crafted_file_whole(
+    gcc: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A library's code segment is dropped as it inflates; a file whose table sits in the
+    code is inflated again, whole, and both give what reading everything gives."""
+    ext = gcc(EXT_OLD.format(name="m"), "m.so")
+    assert any(s[0] == 1 and s[1] & 1 and s[2] != 0 for s in _segments(ext)), "separate code"
+    crafted = _strings_in_the_code(ext)
+    path = _wheel(tmp_path, "manylinux_2_17_x86_64", {"w/m.abi3.so": ext, "w/c.so": crafted})
+    monkeypatch.setattr(archive_module, "_CHUNK", 1024)  # small chunks: a small file has gaps
+    scans: list[tuple[str, bool, int]] = []
+    real_scan = WheelArchive.scan
+
+    def scan(self: WheelArchive, name: str, **kwargs: Any) -> Scanned:
+        scanned = real_scan(self, name, **kwargs)
+        kept = sum(len(chunk) for _at, chunk in scanned.pieces or ())
+        scans.append((name, bool(kwargs.get("again")), kept))
+        return scanned
+
+    monkeypatch.setattr(WheelArchive, "scan", scan)
+    selective = _read(path)
+    first_pass = [entry for entry in scans if entry[0].endswith(".so")]
+    monkeypatch.setattr(read_module, "loader_ranges", lambda _head: None)
+    whole = _read(path)
+    assert isinstance(selective, WheelContent)
+    assert isinstance(whole, WheelContent)
+    assert selective.elves == whole.elves
+    assert selective.findings == whole.findings
+    assert selective.elves[1].info.views_error  # the section headers name the real table
+    assert [name for name, again, _kept in first_pass if again] == ["w/c.so"]
+    kept_of_ext = next(kept for name, again, kept in first_pass if name == "w/m.abi3.so")
+    assert kept_of_ext < len(ext)
 
 
 def test_read_reports_members_it_cannot_read(gcc: Build, tmp_path: Path) -> None:
